@@ -1,0 +1,101 @@
+"""Softmax and the loss functions of the notes, written from their formulas.
+
+``tests/test_losses.py`` and the chapter "Loss functions and gradient descent" compare each one
+with PyTorch (``torch.softmax``, ``F.mse_loss``, ``F.cross_entropy``, ``F.binary_cross_entropy``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = [
+    "softmax",
+    "mse",
+    "cross_entropy",
+    "binary_cross_entropy",
+    "one_hot",
+    "sigmoid_mse_weight_grad",
+]
+
+
+def _float(name: str, x: torch.Tensor) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
+    return x
+
+
+def _same_shape(y: torch.Tensor, t: torch.Tensor) -> None:
+    if y.shape != t.shape:
+        raise ValueError(
+            f"predictions and targets must have the same shape, got {tuple(y.shape)} and {tuple(t.shape)}"
+        )
+
+
+def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``exp(x_i) / sum_k exp(x_k)`` along ``dim``.
+
+    The maximum is subtracted first: the result is mathematically the same (the factor
+    ``exp(-max)`` cancels) but ``exp`` can no longer overflow.
+    """
+    logits = _float("logits", logits)
+    shifted = logits - logits.amax(dim=dim, keepdim=True)
+    e = torch.exp(shifted)
+    return e / e.sum(dim=dim, keepdim=True)
+
+
+def mse(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Mean squared error ``(1/N) sum_n (y_n - t_n)^2`` (averaged over every element)."""
+    y, t = _float("y", y), _float("t", t)
+    _same_shape(y, t)
+    return ((y - t) ** 2).mean()
+
+
+def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Integer class labels ``(N,)`` as float one-hot rows ``(N, K)``."""
+    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dim() != 1:
+        raise TypeError("labels must be a 1-D integer tensor")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must lie in [0, {num_classes}), got {labels.min()}..{labels.max()}")
+    return torch.eye(num_classes, dtype=torch.float32, device=labels.device)[labels]
+
+
+def cross_entropy(probs: torch.Tensor, targets: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Cross-entropy ``-(1/N) sum_n sum_k t_{n,k} log y_{n,k}`` of probabilities ``(N, K)``.
+
+    ``targets`` are one-hot (or soft) rows of the same shape. ``eps`` keeps ``log(0)`` finite.
+    """
+    probs, targets = _float("probs", probs), _float("targets", targets)
+    _same_shape(probs, targets)
+    if probs.dim() != 2:
+        raise ValueError(f"probs must be (N, K), got shape {tuple(probs.shape)}")
+    return -(targets * torch.log(probs.clamp_min(eps))).sum(dim=1).mean()
+
+
+def binary_cross_entropy(y: torch.Tensor, t: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Binary cross-entropy ``-(1/N) sum_n [t_n log y_n + (1 - t_n) log(1 - y_n)]``.
+
+    ``y`` are predicted probabilities of class 1, ``t`` the 0/1 targets.
+    """
+    y, t = _float("y", y), _float("t", t)
+    _same_shape(y, t)
+    if bool(((y < 0) | (y > 1)).any()):
+        raise ValueError("y must hold probabilities in [0, 1]; apply a sigmoid to logits first")
+    return -(t * torch.log(y.clamp_min(eps)) + (1 - t) * torch.log((1 - y).clamp_min(eps))).mean()
+
+
+def sigmoid_mse_weight_grad(
+    x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | float, t: torch.Tensor | float
+) -> torch.Tensor:
+    """Gradient of ``E = (y - t)^2`` for one sigmoid neuron ``y = sigmoid(w . x + b)``.
+
+    By the chain rule ``dE/dw_p = dE/dy * dy/da * da/dw_p = 2 (y - t) * y (1 - y) * x_p``.
+    """
+    x, w = _float("x", x), _float("w", w)
+    if x.shape != w.shape or x.dim() != 1:
+        raise ValueError(f"x and w must be 1-D of the same length, got {tuple(x.shape)} and {tuple(w.shape)}")
+    y = torch.sigmoid(x @ w + b)
+    return 2 * x * (y - t) * (1 - y) * y

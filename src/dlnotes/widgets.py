@@ -1,0 +1,109 @@
+"""Interactive explorers (ipywidgets) and the drawing functions behind them.
+
+Each explorer pairs controls with a drawing function that chapters also call directly to make a
+static small-multiples figure, so the HTML page shows the idea even without a live kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.axes import Axes
+
+from .activations import ACTIVATIONS, autograd_derivative
+from .optim import gradient_descent
+
+__all__ = ["Explorer", "draw_neuron", "neuron_explorer", "draw_descent", "descent_explorer"]
+
+
+class Explorer(widgets.VBox):
+    """A titled box of controls above an output area.
+
+    Its plain-text form (what a notebook without a widget manager shows, and what nbval compares)
+    is one stable line instead of the widget tree.
+    """
+
+    def __init__(self, title: str, controls: list[widgets.Widget], output: widgets.Output):
+        header = widgets.HTML(f"<b>{title}</b>")
+        super().__init__([header, widgets.HBox(controls), output])
+        self.title = title
+
+    def __repr__(self) -> str:
+        return f"Explorer({self.title!r}): move the controls in a live Jupyter kernel"
+
+
+def draw_neuron(ax: Axes, activation: str, w: float = 1.0, b: float = 0.0, span: float = 6.0) -> Axes:
+    """Plot a one-input neuron ``y = f(w x + b)`` and its derivative ``dy/dx`` over ``[-span, span]``."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}: choose one of {', '.join(ACTIVATIONS)}")
+    if span <= 0:
+        raise ValueError(f"span must be positive, got {span}")
+    f = ACTIVATIONS[activation]
+    x = torch.linspace(-span, span, 401, dtype=torch.float64)
+
+    def neuron(v: torch.Tensor) -> torch.Tensor:
+        return f(w * v + b)
+
+    ax.plot(x, neuron(x), label="$y = f(wx+b)$")
+    ax.plot(x, autograd_derivative(neuron, x), ls="--", label="$dy/dx$ (autograd)")
+    if w != 0:
+        ax.axvline(-b / w, color="grey", lw=0.8, ls=":")
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_title(f"{activation}, w={w:g}, b={b:g}", fontsize=10)
+    ax.set_xlabel("x")
+    return ax
+
+
+def neuron_explorer() -> Explorer:
+    """Pick an activation and move the weight and bias of a one-input neuron."""
+    act = widgets.Dropdown(options=list(ACTIVATIONS), value="sigmoid", description="f")
+    w = widgets.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.1, description="w")
+    b = widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1, description="b")
+
+    def draw(activation: str, w: float, b: float) -> None:
+        fig, ax = plt.subplots(figsize=(5, 3))
+        draw_neuron(ax, activation, w, b)
+        ax.legend(loc="upper left", fontsize=8)
+        plt.show()
+
+    out = widgets.interactive_output(draw, {"activation": act, "w": w, "b": b})
+    return Explorer("One neuron: activation, weight and bias", [act, w, b], out)
+
+
+def draw_descent(
+    ax: Axes,
+    f: Callable[[torch.Tensor], torch.Tensor],
+    lr: float,
+    start: float = -1.8,
+    steps: int = 15,
+    span: float = 2.0,
+) -> torch.Tensor:
+    """Draw ``steps`` gradient-descent steps on a 1-D function ``f`` and return the path."""
+    path = gradient_descent(f, [start], lr=lr, steps=steps)[:, 0]
+    grid = torch.linspace(-span, span, 300, dtype=torch.float64)
+    ax.plot(grid, [float(f(g.reshape(1))) for g in grid], color="black", lw=1)
+    shown = path[path.abs() <= span]
+    values = [float(f(p.reshape(1))) for p in shown]
+    ax.plot(shown, values, "o-", color="tab:red", ms=3, lw=0.8)
+    ax.set_title(f"lr = {lr:g}", fontsize=10)
+    ax.set_xlim(-span, span)
+    return path
+
+
+def descent_explorer(f: Callable[[torch.Tensor], torch.Tensor]) -> Explorer:
+    """Change the learning rate and the number of steps of gradient descent on ``f``."""
+    lr = widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=0.5, step=0.05, description="lr")
+    steps = widgets.IntSlider(value=15, min=1, max=60, description="steps")
+    start = widgets.FloatSlider(value=-1.8, min=-2.0, max=2.0, step=0.1, description="start")
+
+    def draw(lr: float, steps: int, start: float) -> None:
+        fig, ax = plt.subplots(figsize=(5, 3))
+        path = draw_descent(ax, f, lr, start, steps)
+        ax.set_xlabel(f"w (final w = {float(path[-1]):.3g})")
+        plt.show()
+
+    out = widgets.interactive_output(draw, {"lr": lr, "steps": steps, "start": start})
+    return Explorer("Gradient descent: learning rate and steps", [lr, steps, start], out)
