@@ -1,0 +1,60 @@
+# Two commands do all the set-up on a fresh machine with python3 and make:
+#   make book   - environment from uv.lock, then the site from the stored outputs (_build/html)
+#   make test   - environment, then everything that can fail (see `test` below)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+RUN := $(UV) run --locked --no-sync
+PY := $(RUN) python
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(TOOLS)/bin/uv:
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+uv: $(if $(findstring $(TOOLS),$(UV)),$(TOOLS)/bin/uv)
+
+setup: uv  ## create / update .venv from uv.lock (the package is installed editable)
+	$(UV) sync --locked
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+
+book: setup  ## build the site from the stored notebook outputs into _build/html
+	$(RUN) jupyter-book build . --path-output . -W -n --keep-going --quiet
+	@echo "site: _build/html/index.html"
+
+lint-ruff: setup
+	$(RUN) ruff check src tests tools conftest.py
+
+unit: setup  ## unit tests of dlnotes + pairing, requirements and notebook checks
+	$(RUN) pytest tests -q
+
+nbval: setup  ## re-run every notebook and compare with its stored outputs; writes _build/timings.json
+	$(RUN) pytest notebooks --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg -q
+
+test: lint-ruff unit nbval book  ## everything: ruff, unit tests, nbval, site build (-W)
+	@$(PY) tools/timings.py
+
+execute: setup  ## re-execute notebooks in place (outputs + widget state); NB=path for one
+	$(PY) tools/execute_notebooks.py $(NB)
+
+sync: setup  ## jupytext: bring each book/*.md and notebooks/*.ipynb pair together
+	$(RUN) jupytext --sync book/*/*.md notebooks/*/*.ipynb
+
+timings: setup  ## print the per-notebook times of the last nbval run
+	$(PY) tools/timings.py
+
+requirements: setup  ## re-export requirements.txt from uv.lock
+	$(UV) export --locked --format requirements-txt --no-hashes --all-groups -o requirements.txt >/dev/null
+
+clean:  ## remove the built site
+	rm -rf _build
+
+.PHONY: help uv setup book lint-ruff unit nbval test execute sync timings requirements clean
