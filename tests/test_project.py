@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import jupytext
@@ -101,7 +102,7 @@ def test_requirements_txt_is_exported_from_the_lock():
 def _run_nbval(path: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "DLNOTES_NO_TIMINGS": "1"}
     return subprocess.run(
-        ["python", "-m", "pytest", "--nbval", "--nbval-current-env", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-q", "-p", "no:cacheprovider",
          "--nbval-sanitize-with", str(ROOT / "nbval_sanitize.cfg"), "--rootdir", str(path.parent),
          str(path)],
         cwd=path.parent, capture_output=True, text=True, env=env,
@@ -133,7 +134,9 @@ def test_nbval_fails_on_a_changed_chapter_output(tmp_path):
     for cell in nb.cells:
         streams = [o for o in cell.get("outputs", []) if o.output_type == "stream"]
         if cell.cell_type == "code" and streams and re.search(r"\d", streams[0].text):
-            streams[0].text = re.sub(r"\d", lambda m: str((int(m.group()) + 1) % 10), streams[0].text, 1)
+            bump = lambda m: str((int(m.group()) + 1) % 10)  # noqa: E731
+            streams[0].text = re.sub(r"\d", bump, streams[0].text, count=1)
+            nb.cells = nb.cells[: nb.cells.index(cell) + 1]  # no need to run the rest
             break
     else:
         pytest.skip("no printed number to alter")
