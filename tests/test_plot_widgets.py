@@ -63,9 +63,24 @@ def test_draw_neuron_and_explorer():
     assert len(ax.lines) >= 2
     with pytest.raises(ValueError, match="unknown activation"):
         widgets.draw_neuron(ax, "swish")
+    plt.close("all")
     explorer = widgets.neuron_explorer()
     assert isinstance(explorer, ipywidgets.VBox)
     assert repr(explorer).startswith("Explorer('One neuron")
+    # the first figure is stored in the output widget's state, not displayed through the kernel
+    assert len(explorer.output.outputs) == 1
+    assert not plt.get_fignums(), "explorer figures must be closed"
+    explorer.controls["w"].value = 2.5  # a change redraws without error
+    assert explorer.figure().axes[0].get_title() == "sigmoid, w=2.5, b=0"
+
+
+def test_explorer_rejects_bad_controls():
+    with pytest.raises(TypeError, match="controls"):
+        widgets.Explorer("t", {}, lambda: None)
+    with pytest.raises(TypeError, match="controls"):
+        widgets.Explorer("t", {"a": "a slider"}, lambda a: None)
+    with pytest.raises(TypeError, match="draw"):
+        widgets.Explorer("t", {"a": ipywidgets.IntSlider()}, None)
 
 
 def test_draw_descent_and_explorer():

@@ -11,7 +11,9 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import display
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from .activations import ACTIVATIONS, autograd_derivative
 from .optim import gradient_descent
@@ -20,16 +22,38 @@ __all__ = ["Explorer", "draw_neuron", "neuron_explorer", "draw_descent", "descen
 
 
 class Explorer(widgets.VBox):
-    """A titled box of controls above an output area.
+    """A titled box of controls above a figure that ``draw(**values)`` redraws on every change.
 
-    Its plain-text form (what a notebook without a widget manager shows, and what nbval compares)
-    is one stable line instead of the widget tree.
+    The first figure is put straight into the output widget's state (not displayed through the
+    kernel), so an executed notebook stores it for the static site, and nbval sees only this
+    widget's plain-text form: one stable line instead of the widget tree.
     """
 
-    def __init__(self, title: str, controls: list[widgets.Widget], output: widgets.Output):
-        header = widgets.HTML(f"<b>{title}</b>")
-        super().__init__([header, widgets.HBox(controls), output])
-        self.title = title
+    def __init__(self, title: str, controls: dict[str, widgets.ValueWidget],
+                 draw: Callable[..., Figure]):
+        if not controls or not all(isinstance(c, widgets.ValueWidget) for c in controls.values()):
+            raise TypeError("controls must be a non-empty dict of ipywidgets value widgets")
+        if not callable(draw):
+            raise TypeError("draw must be callable")
+        self.title, self.controls, self._draw = title, controls, draw
+        self.output = widgets.Output()
+        super().__init__([widgets.HTML(f"<b>{title}</b>"), widgets.HBox(list(controls.values())),
+                          self.output])
+        self.output.append_display_data(self.figure())
+        for control in controls.values():
+            control.observe(self._redraw, names="value")
+
+    def figure(self) -> Figure:
+        """The figure for the controls' current values (closed, so it is shown only on demand)."""
+        fig = self._draw(**{name: c.value for name, c in self.controls.items()})
+        plt.close(fig)
+        return fig
+
+    def _redraw(self, _change: object = None) -> None:
+        fig = self.figure()
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(fig)
 
     def __repr__(self) -> str:
         return f"Explorer({self.title!r}): move the controls in a live Jupyter kernel"
@@ -63,14 +87,13 @@ def neuron_explorer() -> Explorer:
     w = widgets.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.1, description="w")
     b = widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1, description="b")
 
-    def draw(activation: str, w: float, b: float) -> None:
+    def draw(activation: str, w: float, b: float) -> Figure:
         fig, ax = plt.subplots(figsize=(5, 3))
         draw_neuron(ax, activation, w, b)
         ax.legend(loc="upper left", fontsize=8)
-        plt.show()
+        return fig
 
-    out = widgets.interactive_output(draw, {"activation": act, "w": w, "b": b})
-    return Explorer("One neuron: activation, weight and bias", [act, w, b], out)
+    return Explorer("One neuron: activation, weight and bias", {"activation": act, "w": w, "b": b}, draw)
 
 
 def draw_descent(
@@ -99,11 +122,11 @@ def descent_explorer(f: Callable[[torch.Tensor], torch.Tensor]) -> Explorer:
     steps = widgets.IntSlider(value=15, min=1, max=60, description="steps")
     start = widgets.FloatSlider(value=-1.8, min=-2.0, max=2.0, step=0.1, description="start")
 
-    def draw(lr: float, steps: int, start: float) -> None:
+    def draw(lr: float, steps: int, start: float) -> Figure:
         fig, ax = plt.subplots(figsize=(5, 3))
         path = draw_descent(ax, f, lr, start, steps)
         ax.set_xlabel(f"w (final w = {float(path[-1]):.3g})")
-        plt.show()
+        return fig
 
-    out = widgets.interactive_output(draw, {"lr": lr, "steps": steps, "start": start})
-    return Explorer("Gradient descent: learning rate and steps", [lr, steps, start], out)
+    return Explorer("Gradient descent: learning rate and steps", {"lr": lr, "steps": steps, "start": start},
+                    draw)
