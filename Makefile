@@ -26,7 +26,10 @@ setup: uv  ## create / update .venv from uv.lock (the package is installed edita
 	$(UV) sync --locked
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 
-book: setup  ## build the site from the stored notebook outputs into _build/html
+site-assets: setup  ## fetch MathJax + the widget manager (pinned, sha512-checked) unless cached
+	$(PY) tools/site_assets.py
+
+book: setup site-assets  ## build the site from the stored notebook outputs into _build/html
 	$(RUN) jupyter-book build . --path-output . -W -n --keep-going --quiet
 	@echo "site: _build/html/index.html"
 
@@ -34,12 +37,18 @@ lint-ruff: setup
 	$(RUN) ruff check src tests tools conftest.py
 
 unit: setup  ## unit tests of dlnotes + pairing, requirements and notebook checks
-	$(RUN) pytest tests -q
+	$(RUN) pytest tests -q --ignore=tests/site
 
 nbval: setup  ## re-run every notebook and compare with its stored outputs; writes _build/timings.json
 	$(RUN) pytest notebooks --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg -q
 
-test: lint-ruff unit nbval book  ## everything: ruff, unit tests, nbval, site build (-W)
+site-test: book  ## open every page of the built site in headless Chromium (tests/site)
+	$(RUN) pytest tests/site -q
+
+lint: setup  ## all pre-commit hooks (jupytext sync, ruff, hygiene); fetches hooks from GitHub
+	$(RUN) pre-commit run --all-files
+
+test: lint-ruff unit nbval book site-test  ## everything: ruff, unit tests, nbval, site build (-W), browser
 	@$(PY) tools/timings.py
 
 execute: setup  ## re-execute notebooks in place (outputs + widget state); NB=path for one
@@ -57,4 +66,4 @@ requirements: setup  ## re-export requirements.txt from uv.lock
 clean:  ## remove the built site
 	rm -rf _build
 
-.PHONY: help uv setup book lint-ruff unit nbval test execute sync timings requirements clean
+.PHONY: help uv setup site-assets book site-test lint lint-ruff unit nbval test execute sync timings requirements clean

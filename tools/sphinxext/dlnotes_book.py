@@ -1,0 +1,211 @@
+"""Local Sphinx extension for the book (loaded through ``sphinx: local_extensions`` in _config.yml).
+
+1. ``{execution-times}``: a directive that tabulates, for every chapter notebook in the table of
+   contents, how long its stored outputs took to compute, when and with which Python. The
+   numbers come from the notebooks' own metadata (``metadata.dlnotes.execution``, written by
+   ``tools/execute_notebooks.py``), read at build time, so the page is true for the outputs the
+   site shows. A notebook without that metadata is a build warning (an error under ``-W``).
+2. A ``.md`` download button on chapter pages. The theme offers the page source, which for a
+   chapter is ``notebooks/<part>/<chapter>.ipynb``; its Jupytext twin
+   ``book/<part>/<chapter>.md`` (the MyST text that authors edit) is copied next to it under
+   ``_sources/`` and offered too.
+3. A check that the site is self-contained: ``mathjax_path`` and every ``nb_ipywidgets_js``
+   script must be a file of the built site (not a URL, not missing), else a build warning.
+4. Two fixes for errors the installed theme stack logs in every reader's browser console (the
+   browser tests in tests/site fail on any console error):
+   - sphinx-thebe and sphinx-togglebutton register their inline scripts twice under Jupyter
+     Book, so ``const THEBE_JS_URL`` is declared twice ("Identifier 'THEBE_JS_URL' has already
+     been declared"); identical ``<script>`` entries are dropped from each page.
+   - pydata-sphinx-theme logs "Got invalid theme mode" on a first visit unless ``default_mode``
+     is set; it is set to ``auto`` (follow the reader's system: light or dark), the theme's own
+     behaviour, unless _config.yml sets another.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
+
+NOTEBOOK_DIR = "notebooks/"
+TEXT_DIR = "book/"
+
+
+def _toc_parts(env) -> list[tuple[str, list[str]]]:
+    """(caption, docnames) for each part of the external toc, in reading order."""
+    site_map = getattr(env, "external_site_map", None)
+    if site_map is None:
+        return []
+    parts: list[tuple[str, list[str]]] = []
+
+    def walk(docname: str, caption: str, out: list[str]) -> None:
+        doc = site_map[docname]
+        for tree in doc.subtrees:
+            for item in tree.items:
+                if isinstance(item, str):
+                    out.append(item)
+                    walk(item, caption, out)
+
+    for tree in site_map[site_map.root.docname].subtrees:
+        docs: list[str] = []
+        for item in tree.items:
+            if isinstance(item, str):
+                docs.append(item)
+                walk(item, tree.caption or "", docs)
+        parts.append((tree.caption or "", docs))
+    return parts
+
+
+def _execution(path: Path) -> dict[str, Any] | None:
+    meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    execution = meta.get("dlnotes", {}).get("execution")
+    if not isinstance(execution, dict) or not {"seconds", "date", "python"} <= set(execution):
+        return None
+    return execution
+
+
+def _row(*cells: nodes.Node | str) -> nodes.row:
+    row = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        entry += nodes.paragraph("", "", cell if isinstance(cell, nodes.Node) else nodes.Text(cell))
+        row += entry
+    return row
+
+
+class ExecutionTimes(SphinxDirective):
+    """Table of the chapters' execution times, from the notebooks' metadata."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        srcdir = Path(self.env.srcdir)
+        headers = ("Chapter", "Seconds", "Executed on", "Python")
+        table = nodes.table(classes=["dlnotes-execution-times"])
+        group = nodes.tgroup(cols=len(headers))
+        table += group
+        for width in (50, 15, 20, 15):
+            group += nodes.colspec(colwidth=width)
+        head = nodes.thead()
+        head += _row(*headers)
+        group += head
+        body = nodes.tbody()
+        group += body
+
+        total, count = 0.0, 0
+        for caption, docnames in _toc_parts(self.env):
+            notebooks = [d for d in docnames if d.startswith(NOTEBOOK_DIR)]
+            if not notebooks:
+                continue
+            part = _row(nodes.strong("", caption), "", "", "")
+            part["classes"].append("dlnotes-part")
+            body += part
+            for docname in notebooks:
+                path = srcdir / f"{docname}.ipynb"
+                if not path.is_file():
+                    continue  # the toc names a missing file: Sphinx reports that itself
+                self.env.note_dependency(str(path))
+                execution = _execution(path)
+                if execution is None:
+                    logger.warning(
+                        "%s has no metadata.dlnotes.execution: re-execute it with `make execute`",
+                        path.relative_to(srcdir), location=self.get_location(),
+                    )
+                    continue
+                ref = addnodes.pending_xref(
+                    "", refdomain="std", reftype="doc", reftarget="/" + docname,
+                    refexplicit=False, refwarn=True, refdoc=self.env.docname,
+                )
+                ref += nodes.inline("", docname)
+                seconds = float(execution["seconds"])
+                total += seconds
+                count += 1
+                body += _row(ref, f"{seconds:.1f}", str(execution["date"]),
+                             str(execution["python"]))
+        if count:
+            body += _row(nodes.strong("", f"Total ({count} notebooks)"),
+                         nodes.strong("", f"{total:.1f}"), "", "")
+        return [table]
+
+
+def _add_md_download(app: Sphinx, pagename: str, templatename: str, context: dict, doctree):
+    """Offer the MyST twin of a chapter notebook in the theme's download menu."""
+    if not pagename.startswith(NOTEBOOK_DIR) or not context.get("sourcename", "").endswith(".ipynb"):
+        return
+    source = Path(app.srcdir) / TEXT_DIR / f"{pagename[len(NOTEBOOK_DIR):]}.md"
+    if not source.is_file():
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.md"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    for button in context.get("header_buttons", []):
+        if button.get("label") == "download-buttons":
+            links = button["buttons"]
+            position = next((i + 1 for i, b in enumerate(links) if b.get("text") == ".ipynb"),
+                            len(links))
+            links.insert(position, {
+                "type": "link",
+                "url": f"{context['pathto']('_sources', 1)}/{pagename}.md",
+                "text": ".md",
+                "tooltip": "Download the MyST Markdown notebook (Jupytext)",
+                "icon": "fab fa-markdown",
+                "label": "download-myst-button",
+            })
+            return
+
+
+def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
+                            doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for js in scripts:
+        # an inline script is registered once with filename None and once with ''
+        key = (getattr(js, "filename", js) or "",
+               tuple(sorted(getattr(js, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    # a new list: the builder's own list is restored after the page is written
+    context["script_files"] = unique
+
+
+def _check_offline_assets(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder is None or app.builder.format != "html":
+        return
+    scripts = {"mathjax_path": [app.config.mathjax_path],
+               "nb_ipywidgets_js": list(getattr(app.config, "nb_ipywidgets_js", {}) or {})}
+    static = Path(app.outdir) / "_static"
+    for option, paths in scripts.items():
+        for path in paths:
+            if "://" in path or path.startswith("//"):
+                logger.warning("%s loads %s from the internet: the site must work offline "
+                               "(serve it from the site: tools/site_assets.py)", option, path)
+            elif not (static / path).is_file():
+                logger.warning("%s names _static/%s, which is not in the built site "
+                               "(is it fetched by tools/site_assets.py?)", option, path)
+
+
+def _default_mode(app: Sphinx, config) -> None:
+    config.html_context.setdefault("default_mode", "auto")
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("execution-times", ExecutionTimes)
+    app.connect("config-inited", _default_mode)
+    # after sphinx-book-theme's add_header_buttons (priority 501)
+    app.connect("html-page-context", _add_md_download, priority=502)
+    app.connect("build-finished", _check_offline_assets)
+    # last: after every extension has added its per-page scripts to the same list
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=999)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
