@@ -249,6 +249,12 @@ def test_dark_mode(open_page):
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), background
+    page.evaluate(MATH_JS)
+    _wait_for_widgets(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator(".widget-vbox").first.evaluate(
+        "e => window.scrollTo(0, e.getBoundingClientRect().top + scrollY - 250)")
+    page.screenshot(path=str(SCREENSHOTS / "first-chapter-dark-explorer.png"))
     assert not visit.problems, visit.problems
 
 
@@ -270,9 +276,38 @@ def test_screenshots_of_the_first_chapter(open_page, name, options):
     _wait_for_widgets(page)
     explorer = page.locator(".widget-vbox").first
     explorer.wait_for(timeout=10_000)
-    explorer.scroll_into_view_if_needed()
+    # the explorer below the sticky header, with the text that introduces it
+    explorer.evaluate("e => window.scrollTo(0, e.getBoundingClientRect().top + scrollY - 250)")
     page.screenshot(path=str(SCREENSHOTS / f"first-chapter-{name}-explorer.png"))
     assert top.stat().st_size > 10_000
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= options["viewport"]["width"] + 1, f"horizontal scrolling at {name} width"
     assert not visit.problems, visit.problems
+
+
+def test_chapter_works_opened_as_a_file(browser, site_url):
+    """README: "open _build/html/index.html in a browser": from file://, with no server."""
+    context = browser.new_context(viewport=DESKTOP)
+    problems: list[str] = []
+
+    def route(route):
+        if route.request.url.startswith(("http:", "https:")):
+            problems.append(f"request to a host: {route.request.url}")
+            route.abort("blockedbyclient")
+        else:
+            route.continue_()
+
+    try:
+        context.route("**/*", route)
+        page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+        page.goto((SITE / WIDGET_PAGE).as_uri(), wait_until="load")
+        widgets = _wait_for_widgets(page)
+        math = page.evaluate(MATH_JS)
+        assert widgets["views"] > 0 and widgets["drawn"] >= widgets["views"], widgets
+        assert math["count"] > 0 and math["rendered"] == math["count"] and not math["errors"], math
+        assert not problems, problems
+    finally:
+        context.close()
