@@ -37,8 +37,10 @@ class Explorer(widgets.VBox):
             raise TypeError("draw must be callable")
         self.title, self.controls, self._draw = title, controls, draw
         self.output = widgets.Output()
-        super().__init__([widgets.HTML(f"<b>{title}</b>"), widgets.HBox(list(controls.values())),
-                          self.output])
+        for control in controls.values():  # wide enough to drag; the row wraps on a phone
+            control.layout.min_width = control.layout.min_width or "250px"
+        row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([widgets.HTML(f"<b>{title}</b>"), row, self.output])
         self.output.append_display_data(self.figure())
         for control in controls.values():
             control.observe(self._redraw, names="value")
