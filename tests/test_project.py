@@ -13,10 +13,12 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
-import yaml
 from jupytext.compare import compare_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from book_toc import toc_files  # noqa: E402
+
 BOOK_CHAPTERS = sorted(ROOT.glob("book/*/*.md"))
 NOTEBOOKS = sorted(ROOT.glob("notebooks/*/*.ipynb"))
 
@@ -65,22 +67,8 @@ def test_notebook_is_executed_clean_and_seeded(nb_path):
     assert "assert " in "\n".join(c.source for c in code), "a chapter checks its formulas"
 
 
-def _toc_files(node) -> list[str]:
-    files = []
-    if isinstance(node, dict):
-        if "file" in node:
-            files.append(node["file"])
-        for value in node.values():
-            files += _toc_files(value)
-    elif isinstance(node, list):
-        for item in node:
-            files += _toc_files(item)
-    return files
-
-
 def test_toc_lists_every_notebook_and_exists():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"], *_toc_files(toc["parts"])]
+    files = toc_files()
     for f in files:
         assert list(ROOT.glob(f + ".*")), f"_toc.yml names {f}, which does not exist"
     listed = {f for f in files if f.startswith("notebooks/")}
@@ -162,3 +150,14 @@ def test_timings_json_shape_when_present():
     data = json.loads(path.read_text())
     assert set(data) == {"notebooks", "total"}
     assert all(v >= 0 for v in data["notebooks"].values())
+
+
+def test_toc_files_reads_nested_parts_and_rejects_other_yaml(tmp_path):
+    toc = tmp_path / "_toc.yml"
+    toc.write_text(
+        "root: intro\nparts:\n  - chapters:\n      - file: a\n        sections:\n          - file: b\n"
+    )
+    assert toc_files(toc) == ["intro", "a", "b"]
+    toc.write_text("- just a list\n")
+    with pytest.raises(ValueError, match="no 'root'"):
+        toc_files(toc)

@@ -11,14 +11,17 @@ at desktop and phone width are saved under ``_build/screenshots/``.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from book_toc import toc_files  # noqa: E402
+
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
@@ -26,18 +29,7 @@ REPO = "https://github.com/dlnotes/deep-learning-notes"
 BRANCH = "main"
 
 
-def _toc_files(node) -> list[str]:
-    if isinstance(node, dict):
-        return ([node["file"]] if "file" in node else []) + [
-            f for v in node.values() for f in _toc_files(v)
-        ]
-    if isinstance(node, list):
-        return [f for item in node for f in _toc_files(item)]
-    return []
-
-
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-PAGES = [f"{f}.html" for f in [TOC["root"], *_toc_files(TOC["parts"])]]
+PAGES = [f"{f}.html" for f in toc_files()]
 CHAPTERS = [p for p in PAGES if p.startswith("notebooks/")]
 FIRST_CHAPTER = CHAPTERS[0]
 WIDGET_PAGE = "notebooks/aps360/01-neurons.html"
