@@ -61,7 +61,7 @@ timings: setup  ## print the per-notebook times of the last nbval run
 	$(PY) tools/timings.py
 
 requirements: setup  ## re-export requirements.txt from uv.lock
-	$(UV) export --locked --format requirements-txt --no-hashes --all-groups -o requirements.txt >/dev/null
+	$(UV) export --locked --format requirements-txt --no-hashes --no-dev --extra lab -o requirements.txt >/dev/null
 
 clean:  ## remove the built site
 	rm -rf _build
