@@ -21,12 +21,23 @@ from .optim import gradient_descent
 __all__ = ["Explorer", "draw_neuron", "neuron_explorer", "draw_descent", "descent_explorer"]
 
 
+SNAPSHOT_NOTE = (
+    '<span class="dlnotes-snapshot-note" style="display: none">Static snapshot: this page has no '
+    "running Python, so the figure shows the starting values and does not follow the controls. "
+    "Open the notebook (launch buttons at the top) to explore.</span>"
+)
+
+
 class Explorer(widgets.VBox):
     """A titled box of controls above a figure that ``draw(**values)`` redraws on every change.
 
     The first figure is put straight into the output widget's state (not displayed through the
     kernel), so an executed notebook stores it for the static site, and nbval sees only this
     widget's plain-text form: one stable line instead of the widget tree.
+
+    On the static site there is no kernel, so the figure cannot follow the controls. The box
+    carries the CSS class ``dlnotes-explorer`` and a note of class ``dlnotes-snapshot-note`` that
+    is hidden in Jupyter and shown by the site's stylesheet, which also dims the controls there.
     """
 
     def __init__(self, title: str, controls: dict[str, widgets.ValueWidget],
@@ -40,7 +51,8 @@ class Explorer(widgets.VBox):
         for control in controls.values():  # wide enough to drag; the row wraps on a phone
             control.layout.min_width = control.layout.min_width or "250px"
         row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__([widgets.HTML(f"<b>{title}</b>"), row, self.output])
+        super().__init__([widgets.HTML(f"<b>{title}</b>"), row, widgets.HTML(SNAPSHOT_NOTE), self.output])
+        self.add_class("dlnotes-explorer")
         self.output.append_display_data(self.figure())
         for control in controls.values():
             control.observe(self._redraw, names="value")

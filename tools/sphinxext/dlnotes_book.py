@@ -198,11 +198,13 @@ def _check_offline_assets(app: Sphinx, exception: Exception | None) -> None:
 
 def _default_mode(app: Sphinx, config) -> None:
     config.html_context.setdefault("default_mode", "auto")
+    config.html_static_path = [*config.html_static_path, str(Path(__file__).parent / "static")]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("execution-times", ExecutionTimes)
     app.connect("config-inited", _default_mode)
+    app.add_css_file("dlnotes.css")
     # after sphinx-book-theme's add_header_buttons (priority 501)
     app.connect("html-page-context", _add_md_download, priority=502)
     app.connect("build-finished", _check_offline_assets)
