@@ -57,6 +57,13 @@ execute: setup  ## re-execute notebooks in place (outputs + widget state); NB=pa
 sync: setup  ## jupytext: bring each book/*.md and notebooks/*.ipynb pair together
 	$(RUN) jupytext --sync book/*/*.md notebooks/*/*.ipynb
 
+colab: setup  ## write colab/<part>/<chapter>.ipynb: plain-Markdown twins for Colab and downloads
+	$(PY) tools/colab.py
+
+serve: book  ## serve the built site on http://127.0.0.1:8000 (search works there, not from file://)
+	@echo "serving _build/html on http://127.0.0.1:$${PORT:-8000} (Ctrl-C stops)"
+	$(PY) -m http.server $${PORT:-8000} --bind 127.0.0.1 --directory _build/html
+
 timings: setup  ## print the per-notebook times of the last nbval run
 	$(PY) tools/timings.py
 
@@ -66,4 +73,4 @@ requirements: setup  ## re-export requirements.txt from uv.lock
 clean:  ## remove the built site
 	rm -rf _build
 
-.PHONY: help uv setup site-assets book site-test lint lint-ruff unit nbval test execute sync timings requirements clean
+.PHONY: colab serve help uv setup site-assets book site-test lint lint-ruff unit nbval test execute sync timings requirements clean
