@@ -53,6 +53,7 @@ test: lint-ruff unit nbval book site-test  ## everything: ruff, unit tests, nbva
 
 execute: setup  ## re-execute notebooks in place (outputs + widget state); NB=path for one
 	$(PY) tools/execute_notebooks.py $(NB)
+	$(PY) tools/colab.py $(NB)
 
 sync: setup  ## jupytext: bring each book/*.md and notebooks/*.ipynb pair together
 	$(RUN) jupytext --sync book/*/*.md notebooks/*/*.ipynb

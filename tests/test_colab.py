@@ -107,6 +107,11 @@ def test_twin_is_current_and_plain(chapter):
         if cell.cell_type == "markdown":
             raw = RAW_MYST.search(cell.source)
             assert raw is None, f"raw MyST {raw[0]!r} left in:\n{cell.source[:300]}"
-        if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None
+        if "hide-cell" in cell.metadata.get("tags", []):
+            assert cell.metadata["cellView"] == "form" and not cell.outputs
     assert 'if "google.colab" in sys.modules' in nb.cells[1].source
+    assert "widgets" not in nb.metadata
+    source = nbformat.read(chapter, as_version=4)
+    assert sum(bool(c.get("outputs")) for c in nb.cells) == sum(
+        bool(c.get("outputs")) for c in source.cells if "hide-cell" not in c.metadata.get("tags", [])
+    ), "the twin keeps every stored output except those of solution cells"

@@ -16,9 +16,10 @@ into plain CommonMark that reads the same:
 - ``{literalinclude}`` becomes a Python block holding the included source;
 - labels ``(name)=`` and equation labels are dropped.
 
-Code cells are kept as they are, outputs are removed (the notebook is for running; the site
-shows the verified outputs), solution cells (tag ``hide-cell``) are collapsed into Colab form
-cells, and a first cell installs ``dlnotes`` when the notebook runs in Colab. An unknown
+Code cells and their stored outputs are kept, so the notebook reads like the site before it is
+run; solution cells (tag ``hide-cell``) are collapsed into Colab form cells without their
+outputs, the widget state is left out (widgets need a live kernel there), and a first cell
+installs ``dlnotes`` when the notebook runs in Colab. An unknown
 directive or role is an error, so a chapter can never reach Colab with raw MyST in it.
 
 ``--check`` writes nothing and exits 1 when a committed twin differs from a fresh translation.
@@ -289,12 +290,15 @@ def translate(notebook: Path, base: str | None = None,
             cells.append(nbformat.v4.new_markdown_cell(tr.markdown(cell.source)))
         elif cell.cell_type == "code":
             new = nbformat.v4.new_code_cell(cell.source)
+            new.outputs = copy.deepcopy(cell.get("outputs", []))
+            new.execution_count = cell.get("execution_count")
             tags = cell.metadata.get("tags", [])
             if tags:
                 new.metadata["tags"] = list(tags)
             if "hide-cell" in tags or "hide-input" in tags:
                 new.source = "# @title Solution code (double-click to show it)\n" + cell.source
                 new.metadata["cellView"] = "form"
+                new.outputs, new.execution_count = [], None
             cells.append(new)
         else:
             cells.append(copy.deepcopy(cell))

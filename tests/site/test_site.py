@@ -201,17 +201,19 @@ def test_download_and_launch_links(open_page, site_url, path):
         return found[0]
 
     colab = one(lambda h: "colab.research.google.com" in h, "Colab")
-    assert colab == f"https://colab.research.google.com/github/dlnotes/deep-learning-notes/blob/{BRANCH}/{stem}.ipynb"
+    part_chapter = stem.removeprefix("notebooks/")
+    assert colab == (f"https://colab.research.google.com/github/dlnotes/deep-learning-notes/blob/{BRANCH}/"
+                     f"colab/{part_chapter}.ipynb")
     binder = urlsplit(one(lambda h: "mybinder.org" in h, "Binder"))
     assert binder.path == f"/v2/gh/dlnotes/deep-learning-notes/{BRANCH}"
     assert parse_qs(binder.query)["urlpath"] == [f"lab/tree/{stem}.ipynb"]
     assert REPO in hrefs, "repository button"
     assert one(lambda h: h.startswith(REPO + "/issues/new"), "issue")
 
-    ipynb = one(lambda h: h.endswith(f"_sources/{stem}.ipynb"), ".ipynb download")
+    ipynb = one(lambda h: h.endswith(f"_sources/colab/{part_chapter}.ipynb"), ".ipynb download")
     md = one(lambda h: h.endswith(f"_sources/{stem}.md"), ".md download")
-    part_chapter = stem.removeprefix("notebooks/")
-    for url, source in [(ipynb, ROOT / f"{stem}.ipynb"), (md, ROOT / "book" / f"{part_chapter}.md")]:
+    for url, source in [(ipynb, ROOT / "colab" / f"{part_chapter}.ipynb"),
+                        (md, ROOT / "book" / f"{part_chapter}.md")]:
         assert url.startswith(site_url), url
         response = page.request.get(url)
         assert response.ok, f"{url}: HTTP {response.status}"

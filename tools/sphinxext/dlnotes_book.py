@@ -5,10 +5,10 @@
    numbers come from the notebooks' own metadata (``metadata.dlnotes.execution``, written by
    ``tools/execute_notebooks.py``), read at build time, so the page is true for the outputs the
    site shows. A notebook without that metadata is a build warning (an error under ``-W``).
-2. A ``.md`` download button on chapter pages. The theme offers the page source, which for a
-   chapter is ``notebooks/<part>/<chapter>.ipynb``; its Jupytext twin
-   ``book/<part>/<chapter>.md`` (the MyST text that authors edit) is copied next to it under
-   ``_sources/`` and offered too.
+2. Chapter downloads and Colab. The theme's Colab button and ``.ipynb`` download would offer
+   ``notebooks/<part>/<chapter>.ipynb``, whose MyST markup only Sphinx and jupyterlab-myst render;
+   both are pointed at its plain-Markdown twin ``colab/<part>/<chapter>.ipynb`` (tools/colab.py).
+   The Jupytext text ``book/<part>/<chapter>.md`` (what authors edit) is offered as ``.md``.
 3. A check that the site is self-contained: ``mathjax_path`` and every ``nb_ipywidgets_js``
    script must be a file of the built site (not a URL, not missing), else a build warning.
 4. Two fixes for errors the installed theme stack logs in every reader's browser console (the
@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 NOTEBOOK_DIR = "notebooks/"
 TEXT_DIR = "book/"
+COLAB_DIR = "colab/"
 
 
 def _toc_parts(env) -> list[tuple[str, list[str]]]:
@@ -138,29 +139,50 @@ class ExecutionTimes(SphinxDirective):
 
 
 def _add_md_download(app: Sphinx, pagename: str, templatename: str, context: dict, doctree):
-    """Offer the MyST twin of a chapter notebook in the theme's download menu."""
+    """Point a chapter's Colab button and .ipynb download at its plain-Markdown twin, add .md.
+
+    The twin ``colab/<part>/<chapter>.ipynb`` (written by tools/colab.py) reads cleanly in Colab
+    and any plain Jupyter; the MyST notebook under ``notebooks/`` needs jupyterlab-myst.
+    """
     if not pagename.startswith(NOTEBOOK_DIR) or not context.get("sourcename", "").endswith(".ipynb"):
         return
-    source = Path(app.srcdir) / TEXT_DIR / f"{pagename[len(NOTEBOOK_DIR):]}.md"
-    if not source.is_file():
-        return
-    target = Path(app.outdir) / "_sources" / f"{pagename}.md"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    chapter = pagename[len(NOTEBOOK_DIR):]
+    sources = context["pathto"]("_sources", 1)
+    twin = Path(app.srcdir) / COLAB_DIR / f"{chapter}.ipynb"
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []):
+            url = button.get("url", "")
+            if "colab.research.google.com" in url and twin.is_file():
+                button["url"] = url.replace(f"/{NOTEBOOK_DIR}", f"/{COLAB_DIR}", 1)
     for button in context.get("header_buttons", []):
-        if button.get("label") == "download-buttons":
-            links = button["buttons"]
-            position = next((i + 1 for i, b in enumerate(links) if b.get("text") == ".ipynb"),
-                            len(links))
+        if button.get("label") != "download-buttons":
+            continue
+        links = button["buttons"]
+        position = len(links)
+        for i, link in enumerate(links):
+            if link.get("text") == ".ipynb":
+                position = i + 1
+                if twin.is_file():
+                    _copy(twin, Path(app.outdir) / "_sources" / COLAB_DIR / f"{chapter}.ipynb")
+                    link["url"] = f"{sources}/{COLAB_DIR}{chapter}.ipynb"
+                    link["tooltip"] = "Download the notebook (plain Markdown: Colab, any Jupyter)"
+        source = Path(app.srcdir) / TEXT_DIR / f"{chapter}.md"
+        if source.is_file():
+            _copy(source, Path(app.outdir) / "_sources" / f"{pagename}.md")
             links.insert(position, {
                 "type": "link",
-                "url": f"{context['pathto']('_sources', 1)}/{pagename}.md",
+                "url": f"{sources}/{pagename}.md",
                 "text": ".md",
-                "tooltip": "Download the MyST Markdown notebook (Jupytext)",
+                "tooltip": "Download the MyST Markdown notebook (Jupytext; Jupyter Lab with jupyterlab-myst)",
                 "icon": "fab fa-markdown",
                 "label": "download-myst-button",
             })
-            return
+        return
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
 
 
 def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
