@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -162,6 +162,18 @@ def test_search_finds_a_term_and_lists_the_chapter(open_page):
     results.first.wait_for(timeout=30_000)
     hrefs = [urlsplit(h).path for h in results.evaluate_all("els => els.map(e => e.href)")]
     assert any(h.endswith(WIDGET_PAGE) for h in hrefs), hrefs
+    titles = results.evaluate_all("els => els.map(e => e.innerText.trim())")
+    assert titles.count("Glossary") <= 1, f"a page is listed twice: {titles}"
+    assert not visit.problems, visit.problems
+
+
+def test_one_search_field_and_a_favicon(open_page):
+    page, visit = open_page(FIRST_CHAPTER)
+    fields = page.locator(".search-button-field").evaluate_all(
+        "els => els.filter(e => e.offsetParent !== null).length")
+    assert fields == 1, f"{fields} search fields visible at desktop width"
+    icon = page.locator("link[rel='icon']").get_attribute("href")
+    assert icon and page.request.get(urljoin(page.url, icon)).ok, f"favicon {icon!r} does not load"
     assert not visit.problems, visit.problems
 
 
@@ -185,6 +197,9 @@ def test_explorer_widgets_are_drawn(open_page):
     output_images = page.locator(".jupyter-widgets img, .widget-output img")
     assert output_images.count() > 0
     assert output_images.first.evaluate("i => i.complete && i.naturalWidth > 0")
+    # no kernel here: the explorer says that its figure is a snapshot
+    note = page.locator(".dlnotes-explorer .dlnotes-snapshot-note").first
+    assert note.is_visible() and "snapshot" in note.inner_text()
     page.wait_for_load_state("networkidle")
     assert not visit.problems, visit.problems
 
