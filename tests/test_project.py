@@ -10,6 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 import jupytext
 import nbformat
 import pytest
@@ -44,25 +49,47 @@ def test_pair_has_the_same_content(md):
     text = jupytext.read(md)
     assert text.metadata.get("jupytext", {}).get("text_representation", {}).get("format_name") == "myst"
     nb = jupytext.read(twin)
-    compare_notebooks(text, nb, fmt="md:myst")  # raises with the first difference
+    try:
+        compare_notebooks(text, nb, fmt="md:myst")
+    except Exception as err:  # jupytext raises several types; all mean the same thing here
+        pytest.fail(
+            f"{md.relative_to(ROOT)} and {twin.relative_to(ROOT)} differ: {err}\n"
+            f"Edited the .md? run `make sync` then `make execute NB={twin.relative_to(ROOT)}`. "
+            "Edited the notebook in Jupyter? `make sync` brings the .md along.",
+            pytrace=False,
+        )
+
+
+OBJECT_REPR = re.compile(r"<[\w.]+(?: object)? at 0x[0-9a-fA-F]+>|<torch\._C\.Generator")
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: _stem(p, "notebooks"))
 def test_notebook_is_executed_clean_and_seeded(nb_path):
     nb = nbformat.read(nb_path, as_version=4)
+    rerun = f"run `make execute NB={nb_path.relative_to(ROOT)}` to store clean outputs"
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code, "a chapter without code cells"
-    assert all(c.execution_count is not None for c in code), "not every code cell was executed"
+    assert all(c.execution_count is not None for c in code), f"not every code cell was executed: {rerun}"
     counts = [c.execution_count for c in code]
-    assert counts == list(range(1, len(code) + 1)), "cells were not executed top to bottom once"
+    assert counts == list(range(1, len(code) + 1)), (
+        f"execution counts {counts[:6]}... are not 1, 2, 3, ...: the notebook was saved from an "
+        f"interactive session (Jupyter Lab keeps counting) or run out of order; {rerun}"
+    )
     assert "seed_everything(" in code[0].source + code[1].source, "seed the notebook at the top"
     for cell in code:
         for out in cell.get("outputs", []):
-            assert out.output_type != "error", f"stored error in cell:\n{cell.source}"
+            assert out.output_type != "error", f"stored error in cell:\n{cell.source}\n{rerun}"
             if out.output_type == "stream" and out.name == "stderr":
                 assert "Warning" not in out.text, f"warning in stored output:\n{out.text}"
+            text = out.get("text", "") + "".join(
+                v for k, v in out.get("data", {}).items() if k == "text/plain" and isinstance(v, str))
+            found = OBJECT_REPR.search(text)
+            assert not found, (
+                f"stored object repr {found[0]!r} (an address that changes every run) in cell:\n"
+                f"{cell.source}\nend the cell with a statement, or print what matters"
+            )
     assert "dlnotes" in nb.metadata and "execution" in nb.metadata["dlnotes"], (
-        "execute notebooks with `make execute` so the metadata records the run"
+        f"the notebook metadata does not record its run: {rerun}"
     )
     assert "assert " in "\n".join(c.source for c in code), "a chapter checks its formulas"
 
@@ -72,13 +99,19 @@ def test_toc_lists_every_notebook_and_exists():
     for f in files:
         assert list(ROOT.glob(f + ".*")), f"_toc.yml names {f}, which does not exist"
     listed = {f for f in files if f.startswith("notebooks/")}
-    assert listed == {str(p.relative_to(ROOT).with_suffix("")) for p in NOTEBOOKS}
+    present = {str(p.relative_to(ROOT).with_suffix("")) for p in NOTEBOOKS}
+    assert not present - listed, (
+        "notebooks missing from _toc.yml; add under their part's `chapters:` "
+        + ", ".join(f"`- file: {f}`" for f in sorted(present - listed))
+    )
+    assert not listed - present, f"_toc.yml lists notebooks that do not exist: {sorted(listed - present)}"
 
 
 def test_requirements_txt_is_exported_from_the_lock():
     uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
     fresh = subprocess.run(
-        [uv, "export", "--frozen", "--format", "requirements-txt", "--no-hashes", "--no-dev", "--extra", "lab"],
+        [uv, "export", "--frozen", "--format", "requirements-txt", "--no-hashes", "--no-dev",
+         "--extra", "lab"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout
     strip = lambda s: [ln for ln in s.splitlines() if not ln.startswith("#")]  # noqa: E731
@@ -87,12 +120,12 @@ def test_requirements_txt_is_exported_from_the_lock():
     )
 
 
-def _run_nbval(path: Path) -> subprocess.CompletedProcess:
+def _run_nbval(path: Path, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DLNOTES_NO_TIMINGS": "1"}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-q", "-p", "no:cacheprovider",
          "--nbval-sanitize-with", str(ROOT / "nbval_sanitize.cfg"), "--rootdir", str(path.parent),
-         str(path)],
+         *extra, str(path)],
         cwd=path.parent, capture_output=True, text=True, env=env,
     )
 
@@ -113,6 +146,20 @@ def test_nbval_fails_when_a_stored_output_changes(tmp_path):
     result = _run_nbval(bad)
     assert result.returncode == 1, result.stdout
     assert "43" in result.stdout and "42" in result.stdout
+
+
+def test_a_runaway_cell_fails_with_the_notebook_named(tmp_path):
+    """The per-cell timeout (pyproject's addopts: --nbval-cell-timeout) stops a cell that hangs."""
+    addopts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
+    assert re.search(r"--nbval-cell-timeout[= ](\d+)", addopts), "no per-cell timeout in addopts"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import time\ntime.sleep(60)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "runaway-chapter.ipynb"
+    nbformat.write(nb, path)
+    result = _run_nbval(path, "--nbval-cell-timeout=3")
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "runaway-chapter.ipynb" in result.stdout and "Timeout" in result.stdout, result.stdout[-2000:]
 
 
 def test_nbval_fails_on_a_changed_chapter_output(tmp_path):
