@@ -39,8 +39,20 @@ lint-ruff: setup
 unit: setup  ## unit tests of dlnotes + pairing, requirements and notebook checks
 	$(RUN) pytest tests -q --ignore=tests/site
 
-nbval: setup  ## re-run every notebook and compare with its stored outputs; writes _build/timings.json
-	$(RUN) pytest notebooks --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg -q
+# The notebooks run in parallel: one kernel per pytest-xdist worker, a notebook's cells in one
+# kernel (--dist loadfile), one BLAS thread per kernel (tools/nbval_tolerance.py). Workers: the
+# CPUs, at most 8; NBVAL_WORKERS=0 runs them one after another in one process.
+NBVAL_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 8 ? 8 : n )))
+NBVAL := pytest notebooks --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg -q
+
+nbval: setup  ## re-run the notebooks (in parallel), compare with the stored outputs; writes _build/timings.json
+	$(RUN) $(NBVAL) -n $(NBVAL_WORKERS) --dist loadfile
+
+bench: setup  ## nbval serially, then in parallel; per-notebook times, import floor -> _build/bench.json
+	$(PY) tools/bench.py --workers $(NBVAL_WORKERS)
+
+gpu-record: setup  ## append the last GPU nbval run (_build/gpu-run.json) to book/_data/gpu-runs.json
+	$(PY) tools/timings.py --record-gpu
 
 site-test: book  ## open every page of the built site in headless Chromium (tests/site)
 	$(RUN) pytest tests/site -q
@@ -65,7 +77,7 @@ serve: book  ## serve the built site on http://127.0.0.1:8000 (search works ther
 	@echo "serving _build/html on http://127.0.0.1:$${PORT:-8000} (Ctrl-C stops)"
 	$(PY) -m http.server $${PORT:-8000} --bind 127.0.0.1 --directory _build/html
 
-timings: setup  ## print the per-notebook times of the last nbval run
+timings: setup  ## print the per-notebook times of the last nbval run against the budget
 	$(PY) tools/timings.py
 
 requirements: setup  ## re-export requirements.txt from uv.lock
@@ -74,4 +86,4 @@ requirements: setup  ## re-export requirements.txt from uv.lock
 clean:  ## remove the built site
 	rm -rf _build
 
-.PHONY: colab serve help uv setup site-assets book site-test lint lint-ruff unit nbval test execute sync timings requirements clean
+.PHONY: colab serve help uv setup site-assets book site-test lint lint-ruff unit nbval bench gpu-record test execute sync timings requirements clean

@@ -2,7 +2,9 @@
 
 Nothing here downloads: the data ships inside installed packages (scikit-learn, networkx, the
 Python standard library) or is generated from a seed. Splits are seeded, so the same seed gives
-the same train / validation / test indices on every machine.
+the same train / validation / test indices on every machine. Every random draw here uses its own
+CPU generator (never the global one, never a GPU's), so data, splits and the order of
+mini-batches are identical whichever device the model trains on.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ __all__ = [
 def _check_seed(seed: int) -> None:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+
+
+def _cpu_generator(seed: int) -> torch.Generator:
+    """A generator on the CPU, whatever the default device: the same draws on every machine."""
+    return torch.Generator(device="cpu").manual_seed(int(seed))
 
 
 def _check_positive_int(name: str, value: int) -> None:
@@ -81,7 +88,7 @@ def split_indices(
     counts.append(n - sum(counts))
     if any(c <= 0 for c in counts):
         raise ValueError(f"n={n} is too small for fractions {fractions}: a part would be empty")
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
+    perm = torch.randperm(n, generator=_cpu_generator(seed), device="cpu")
     return list(torch.split(perm, counts))
 
 
@@ -130,7 +137,7 @@ def make_loaders(
         raise TypeError(f"expected a Splits, got {type(splits).__name__}")
     _check_positive_int("batch_size", batch_size)
     _check_seed(seed)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = _cpu_generator(seed)
     return {
         "train": DataLoader(
             TensorDataset(*splits.train), batch_size=batch_size, shuffle=True, generator=gen
@@ -272,11 +279,11 @@ def sine_waves(
     _check_seed(seed)
     if not isinstance(noise, (int, float)) or isinstance(noise, bool) or noise < 0:
         raise ValueError(f"noise must be a non-negative number, got {noise!r}")
-    gen = torch.Generator().manual_seed(int(seed))
-    phase = torch.rand(n_sequences, 1, generator=gen) * 2 * math.pi
-    freq = (0.5 + torch.rand(n_sequences, 1, generator=gen)) * 2 * math.pi / 20
-    t = torch.arange(length, dtype=torch.float32)
+    gen = _cpu_generator(seed)
+    phase = torch.rand(n_sequences, 1, generator=gen, device="cpu") * 2 * math.pi
+    freq = (0.5 + torch.rand(n_sequences, 1, generator=gen, device="cpu")) * 2 * math.pi / 20
+    t = torch.arange(length, dtype=torch.float32, device="cpu")
     waves = torch.sin(freq * t + phase)
     if noise:
-        waves = waves + noise * torch.randn(n_sequences, length, generator=gen)
+        waves = waves + noise * torch.randn(n_sequences, length, generator=gen, device="cpu")
     return waves

@@ -5,13 +5,20 @@
    numbers come from the notebooks' own metadata (``metadata.dlnotes.execution``, written by
    ``tools/execute_notebooks.py``), read at build time, so the page is true for the outputs the
    site shows. A notebook without that metadata is a build warning (an error under ``-W``).
+   Each time is set against the budget (``tools/timings.py``: 60 s a notebook, a median of at
+   most 15 s, 12 min in all) and a notebook over it is flagged. ``{gpu-runs} <file>`` shows the
+   record of nbval runs on a GPU (``book/_data/gpu-runs.json``, appended by
+   ``make gpu-record``), or says that none is recorded yet.
 2. Chapter downloads and Colab. The theme's Colab button and ``.ipynb`` download would offer
    ``notebooks/<part>/<chapter>.ipynb``, whose MyST markup only Sphinx and jupyterlab-myst render;
    both are pointed at its plain-Markdown twin ``colab/<part>/<chapter>.ipynb`` (tools/colab.py).
    The Jupytext text ``book/<part>/<chapter>.md`` (what authors edit) is offered as ``.md``.
 3. A check that the site is self-contained: ``mathjax_path`` and every ``nb_ipywidgets_js``
    script must be a file of the built site (not a URL, not missing), else a build warning.
-4. Two fixes for errors the installed theme stack logs in every reader's browser console (the
+4. Reader fixes: the glossary's terms are not listed twice in search results; the theme's top bar
+   (a second search field at desktop width) is hidden by static/dlnotes.css, leaving the
+   sidebar's search field and the article header's search button; a favicon.
+5. Two fixes for errors the installed theme stack logs in every reader's browser console (the
    browser tests in tests/site fail on any console error):
    - sphinx-thebe and sphinx-togglebutton register their inline scripts twice under Jupyter
      Book, so ``const THEBE_JS_URL`` is declared twice ("Identifier 'THEBE_JS_URL' has already
@@ -25,6 +32,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +42,9 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/: the budgets, the formats
+import timings  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -83,18 +95,25 @@ def _row(*cells: nodes.Node | str) -> nodes.row:
     return row
 
 
+def _budget_cell(seconds: float, budget: float) -> nodes.Node:
+    label = f"{budget / 60:g} min" if budget >= 120 else f"{budget:g} s"
+    if seconds > budget:
+        return nodes.strong("", f"over budget ({label})", classes=["dlnotes-over-budget"])
+    return nodes.Text(f"within {label}")
+
+
 class ExecutionTimes(SphinxDirective):
-    """Table of the chapters' execution times, from the notebooks' metadata."""
+    """Table of the chapters' execution times, from the notebooks' metadata, against the budget."""
 
     has_content = False
 
     def run(self) -> list[nodes.Node]:
         srcdir = Path(self.env.srcdir)
-        headers = ("Chapter", "Seconds", "Executed on", "Python")
+        headers = ("Chapter", "Seconds", "Executed on", "Python", "Budget")
         table = nodes.table(classes=["dlnotes-execution-times"])
         group = nodes.tgroup(cols=len(headers))
         table += group
-        for width in (50, 15, 20, 15):
+        for width in (42, 10, 16, 14, 18):
             group += nodes.colspec(colwidth=width)
         head = nodes.thead()
         head += _row(*headers)
@@ -102,12 +121,12 @@ class ExecutionTimes(SphinxDirective):
         body = nodes.tbody()
         group += body
 
-        total, count = 0.0, 0
+        times: list[float] = []
         for caption, docnames in _toc_parts(self.env):
             notebooks = [d for d in docnames if d.startswith(NOTEBOOK_DIR)]
             if not notebooks:
                 continue
-            part = _row(nodes.strong("", caption), "", "", "")
+            part = _row(nodes.strong("", caption), "", "", "", "")
             part["classes"].append("dlnotes-part")
             body += part
             for docname in notebooks:
@@ -128,14 +147,80 @@ class ExecutionTimes(SphinxDirective):
                 )
                 ref += nodes.inline("", docname)
                 seconds = float(execution["seconds"])
-                total += seconds
-                count += 1
-                body += _row(ref, f"{seconds:.1f}", str(execution["date"]),
-                             str(execution["python"]))
-        if count:
-            body += _row(nodes.strong("", f"Total ({count} notebooks)"),
-                         nodes.strong("", f"{total:.1f}"), "", "")
+                times.append(seconds)
+                row = _row(ref, f"{seconds:.1f}", str(execution["date"]), str(execution["python"]),
+                           _budget_cell(seconds, timings.NOTEBOOK_BUDGET_S))
+                if seconds > timings.NOTEBOOK_BUDGET_S:
+                    row["classes"].append("dlnotes-over-budget")
+                body += row
+        if times:
+            median = statistics.median(times)
+            body += _row(nodes.strong("", f"Median ({len(times)} notebooks)"),
+                         nodes.strong("", f"{median:.1f}"), "", "",
+                         _budget_cell(median, timings.MEDIAN_BUDGET_S))
+            total = sum(times)
+            body += _row(nodes.strong("", "Total"), nodes.strong("", f"{total:.1f}"), "", "",
+                         _budget_cell(total, timings.BOOK_BUDGET_S))
         return [table]
+
+
+def gpu_runs_nodes(runs: list[dict[str, Any]]) -> list[nodes.Node]:
+    """The record of GPU runs (``book/_data/gpu-runs.json``, validated) as docutils nodes."""
+    if not runs:
+        return [nodes.paragraph("", "No GPU run is recorded yet.", classes=["dlnotes-no-gpu-run"])]
+    headers = ("Date", "GPU", "PyTorch", "CUDA", "Notebooks passed", "Failed", "Total seconds")
+    summary = nodes.table(classes=["dlnotes-gpu-runs"])
+    group = nodes.tgroup(cols=len(headers))
+    summary += group
+    for width in (12, 24, 12, 8, 12, 20, 12):
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    head += _row(*headers)
+    group += head
+    body = nodes.tbody()
+    group += body
+    for run in sorted(runs, key=lambda r: r["date"], reverse=True):
+        body += _row(run["date"], run["gpu"], run["torch"], run["cuda"],
+                     f"{len(run['passed'])} of {len(run['notebooks'])}",
+                     ", ".join(run["failed"]) or "none", f"{sum(run['notebooks'].values()):.1f}")
+    latest = max(runs, key=lambda r: r["date"])
+    intro = nodes.paragraph("", f"Latest run ({latest['date']}, {latest['gpu']}): ")
+    intro += nodes.literal("", latest["command"])
+    per_notebook = nodes.table(classes=["dlnotes-gpu-run-notebooks"])
+    group = nodes.tgroup(cols=3)
+    per_notebook += group
+    for width in (60, 20, 20):
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    head += _row("Notebook", "Seconds", "Result")
+    group += head
+    body = nodes.tbody()
+    group += body
+    for name, seconds in latest["notebooks"].items():
+        body += _row(name, f"{seconds:.1f}", "failed" if name in latest["failed"] else "passed")
+    return [summary, intro, per_notebook]
+
+
+class GpuRuns(SphinxDirective):
+    """The recorded nbval runs on a GPU; the argument is the JSON file, relative to the page."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        rel, path = self.env.relfn2path(self.arguments[0], self.env.docname)
+        self.env.note_dependency(rel)
+        try:
+            runs = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            logger.warning("cannot read the GPU runs %s: %s", rel, error, location=self.get_location())
+            return []
+        problems = timings.check_gpu_runs(runs)
+        if problems:
+            logger.warning("%s is not a valid record of GPU runs: %s", rel, "; ".join(problems),
+                           location=self.get_location())
+            return []
+        return gpu_runs_nodes(runs)
 
 
 def _add_md_download(app: Sphinx, pagename: str, templatename: str, context: dict, doctree):
@@ -218,6 +303,18 @@ def _check_offline_assets(app: Sphinx, exception: Exception | None) -> None:
                                "(is it fetched by tools/site_assets.py?)", option, path)
 
 
+def _no_glossary_index_entries(app: Sphinx, doctree: nodes.document) -> None:
+    """Drop the index entry Sphinx adds to every glossary term.
+
+    Since Sphinx 7.3 index entries are search results of their own, titled with the page: a
+    search for a term listed "Glossary" twice (the entry, then the page). Full-text search still
+    finds the term on the glossary page, and the book has no general index.
+    """
+    for term in doctree.findall(nodes.term):
+        for index in list(term.findall(addnodes.index)):
+            index.parent.remove(index)
+
+
 def _default_mode(app: Sphinx, config) -> None:
     config.html_context.setdefault("default_mode", "auto")
     config.html_static_path = [*config.html_static_path, str(Path(__file__).parent / "static")]
@@ -225,7 +322,9 @@ def _default_mode(app: Sphinx, config) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("execution-times", ExecutionTimes)
+    app.add_directive("gpu-runs", GpuRuns)
     app.connect("config-inited", _default_mode)
+    app.connect("doctree-read", _no_glossary_index_entries)
     app.add_css_file("dlnotes.css")
     # after sphinx-book-theme's add_header_buttons (priority 501)
     app.connect("html-page-context", _add_md_download, priority=502)
