@@ -115,12 +115,20 @@ def _open(browser, base: str, path: str):
 
 
 def _wait_rendered(page, path: Path) -> None:
+    """Wait until every Markdown cell is attached and the rendered count has settled."""
     nb = nbformat.read(path, as_version=4)
     markdown = sum(c.cell_type == "markdown" for c in nb.cells)
-    page.wait_for_function(
-        "n => document.querySelectorAll('.jp-MarkdownCell .myst').length >= n",
-        arg=markdown, timeout=180_000)
-    page.wait_for_timeout(1500)  # MyST and MathJax typeset after the cells are attached
+    page.wait_for_function("n => document.querySelectorAll('.jp-MarkdownCell').length >= n",
+                           arg=markdown, timeout=180_000)
+    last, steady = -1, 0
+    for _ in range(120):
+        count = page.locator(".jp-MarkdownCell .myst").count()
+        steady = steady + 1 if count == last else 0
+        if steady >= 3:
+            break
+        last = count
+        page.wait_for_timeout(500)
+    page.wait_for_timeout(1000)  # MathJax/KaTeX typeset after the cells are rendered
 
 
 @pytest.mark.parametrize("path", CHAPTERS)
@@ -158,13 +166,27 @@ def test_run_all_and_move_a_slider(lab, browser):
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
         page.locator(".jp-Notebook").first.click()
         page.get_by_role("menuitem", name="Run").click()
-        page.get_by_role("menuitem", name="Run All Cells").click()
+        page.locator("li[data-command='runmenu:run-all']").click()
         code = sum(c.cell_type == "code" for c in nbformat.read(work / RUN_ALL, as_version=4).cells)
-        page.wait_for_function(
-            """n => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
-                     return p.filter(e => /\\[\\d+\\]/.test(e.textContent)).length >= n
-                            && !p.some(e => e.textContent.includes('*')); }""",
-            arg=code, timeout=240_000, polling=500)
+        state_js = """() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+            return {done: p.filter(e => /\\[\\d+\\]/.test(e.textContent)).length,
+                    running: p.filter(e => e.textContent.includes('*')).length,
+                    kernel: (document.querySelector('.jp-Notebook-ExecutionIndicator') || {}).dataset};}"""
+        deadline = time.monotonic() + 300
+        while True:
+            state = page.evaluate(state_js)
+            if state["done"] >= code and not state["running"]:
+                break
+            stopped = page.locator(".jp-OutputArea-output .ansi-red-fg").count()
+            if state["kernel"].get("status") == "idle" and not state["running"] and stopped:
+                deadline = 0  # Run All stops at the first error: report it now
+            if time.monotonic() > deadline:
+                page.screenshot(path=str(ROOT / "_build" / "screenshots" / "lab-run-all-timeout.png"))
+                shown = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                                     ).evaluate_all("els => els.map(e => e.innerText.slice(-600))")
+                pytest.fail(f"Run All did not finish in 300 s: {state}, {code} code cells; "
+                            f"error output: {shown[:2]}")
+            page.wait_for_timeout(1000)
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
                               ).evaluate_all("els => els.map(e => e.innerText.slice(0, 300))")
         explorer = page.locator(".dlnotes-explorer").first
