@@ -129,10 +129,9 @@ def test_parallel_run_one_thread_per_kernel_and_merged_timings(tmp_path):
            "'OPENBLAS_NUM_THREADS', 'DLNOTES_DEVICE')])"
     stored = "['1', '1', '1', 'cpu']\n"
     paths = [_notebook(tmp_path / f"nb{i}.ipynb", [{"source": code, "stdout": stored}]) for i in range(2)]
-    (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text())
     out = tmp_path / "timings.json"
     result, outcomes = _nbval(*paths, env={"DLNOTES_NO_TIMINGS": "", "DLNOTES_TIMINGS_PATH": str(out)},
-                              args=("-n", "2", "--dist", "loadfile"))
+                              args=("-p", "timings", "-n", "2", "--dist", "loadfile"))
     assert outcomes == {"nb0:0": "PASSED", "nb1:0": "PASSED"}, result.stdout[-3000:]
     assert "2 workers" in result.stdout
     data = json.loads(out.read_text())
@@ -263,6 +262,23 @@ def test_gpu_record_format_and_checks():
     assert "missing gpu" in timings.check_gpu_runs([{k: v for k, v in run.items() if k != "gpu"}])[0]
     assert "exactly one" in timings.check_gpu_runs([_run(passed=[])])[0]
     assert "seconds" in timings.check_gpu_runs([_run(notebooks={"a": -1})])[0]
+
+
+def test_a_run_off_the_cpu_writes_its_record(tmp_path):
+    """mps stands in for cuda here: the cell does not touch the device, the record is written."""
+    nb = _notebook(tmp_path / "nb.ipynb", [{"source": "print(1)", "stdout": "1\n"}])
+    bad = _notebook(tmp_path / "bad.ipynb", [{"source": "print(1)", "stdout": "2\n"}])
+    record = tmp_path / "gpu-run.json"
+    env = {"DLNOTES_NO_TIMINGS": "", "DLNOTES_TIMINGS_PATH": str(tmp_path / "t.json"),
+           "DLNOTES_GPU_RUN_PATH": str(record), "DLNOTES_DEVICE": "mps"}
+    result, outcomes = _nbval(nb, bad, env=env, args=("-p", "timings"))
+    assert outcomes == {"nb:0": "PASSED", "bad:0": "FAILED"}, result.stdout[-3000:]
+    run = json.loads(record.read_text())
+    assert timings.check_gpu_runs([run]) == []
+    assert run["gpu"] == "mps" and run["passed"] == ["nb.ipynb"] and run["failed"] == ["bad.ipynb"]
+    assert run["command"].startswith("DLNOTES_DEVICE=mps pytest ")
+    result, _ = _nbval(nb, env={**env, "DLNOTES_DEVICE": "cpu"}, args=("-p", "timings"))
+    assert json.loads(record.read_text()) == run, "a CPU run writes no GPU record"
 
 
 def test_make_gpu_record_appends_a_run(tmp_path):

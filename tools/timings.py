@@ -1,5 +1,15 @@
 """Notebook times and budgets; the record of GPU runs.
 
+As a pytest plugin (loaded by ``conftest.py``; ``-p timings`` with ``tools/`` on ``PYTHONPATH``
+for notebooks outside the repository): every nbval item is one cell, named
+``<notebook>.ipynb::Cell N``; the times of a notebook's cells (setup, call and teardown, so kernel
+start and stop included) are summed and written to ``_build/timings.json`` as
+``{"notebooks": {path: seconds}, "total": seconds}`` (``DLNOTES_TIMINGS_PATH`` overrides the path,
+``DLNOTES_NO_TIMINGS`` turns it off). Under pytest-xdist the workers' reports reach the
+controller, which alone writes the file, so it covers every notebook whichever worker ran it. A
+run off the CPU (``DLNOTES_DEVICE=cuda ...``) also writes ``_build/gpu-run.json``
+(``DLNOTES_GPU_RUN_PATH`` overrides the path).
+
 As a script (``make timings``): print the per-notebook times of the last nbval run
 (``_build/timings.json``) against the budget, flagging a notebook over it. ``--record-gpu``
 (``make gpu-record``) appends the record of the last off-CPU nbval run (``_build/gpu-run.json``,
@@ -12,9 +22,13 @@ file formats and their checks. Only the standard library is imported here.
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
+import shlex
 import statistics
 import sys
+from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -132,6 +146,55 @@ def append_gpu_run(record_path: Path = GPU_RUN, runs_path: Path = GPU_RUNS) -> d
     return record
 
 
+# ---------------------------------------------------------------------------------------------
+# the pytest plugin
+# ---------------------------------------------------------------------------------------------
+_TIMES: dict[str, float] = defaultdict(float)
+_FAILED: set[str] = set()
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::", 1)[0]
+    if not path.endswith(".ipynb") and report.location:
+        path = str(report.location[0])  # a notebook outside the rootdir has no path in its node id
+    if path.endswith(".ipynb"):
+        _TIMES[path] += report.duration
+        if report.failed:
+            _FAILED.add(path)
+
+
+def _device_record(config) -> dict[str, Any] | None:
+    device = os.environ.get("DLNOTES_DEVICE", "").strip().lower()
+    if device in ("", "cpu"):
+        return None
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        gpu = torch.cuda.get_device_name(torch.device(device))
+    else:
+        gpu = device
+    return gpu_record(
+        date=datetime.date.today().isoformat(), gpu=gpu, torch=torch.__version__,
+        cuda=torch.version.cuda or "none",
+        command=f"DLNOTES_DEVICE={device} pytest {shlex.join(config.invocation_params.args)}",
+        times=_TIMES, failed=_FAILED,
+    )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: its reports also reach the controller, which writes the file
+    if not _TIMES or os.environ.get("DLNOTES_NO_TIMINGS"):
+        return
+    write_json(Path(os.environ.get("DLNOTES_TIMINGS_PATH") or TIMINGS), timings_document(_TIMES))
+    record = _device_record(session.config)
+    if record is not None:
+        write_json(Path(os.environ.get("DLNOTES_GPU_RUN_PATH") or GPU_RUN), record)
+
+
+# ---------------------------------------------------------------------------------------------
+# the script
+# ---------------------------------------------------------------------------------------------
 def main(argv: list[str]) -> int:
     if argv == ["--record-gpu"]:
         record = append_gpu_run()
