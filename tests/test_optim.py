@@ -43,3 +43,13 @@ def test_non_scalar_function_is_rejected():
         gradient_descent(lambda w: w**2, [1.0, 2.0], lr=0.1, steps=2)
     with pytest.raises(TypeError, match="callable"):
         gradient_descent(None, [1.0], lr=0.1, steps=2)
+
+
+def test_a_sum_of_independent_terms_runs_one_descent_per_coordinate():
+    def two_valleys(w):
+        return ((w**2 - 1) ** 2 - 0.3 * w).sum()
+
+    together = gradient_descent(two_valleys, [-1.8, -0.05, 1.8], lr=0.02, steps=50)
+    for i, start in enumerate([-1.8, -0.05, 1.8]):
+        alone = gradient_descent(two_valleys, [start], lr=0.02, steps=50)
+        torch.testing.assert_close(together[:, i], alone[:, 0])

@@ -90,9 +90,10 @@ def binary_cross_entropy(y: torch.Tensor, t: torch.Tensor, eps: float = 1e-12) -
 def sigmoid_mse_weight_grad(
     x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | float, t: torch.Tensor | float
 ) -> torch.Tensor:
-    """Gradient of ``E = (y - t)^2`` for one sigmoid neuron ``y = sigmoid(w . x + b)``.
+    """Gradient of ``E = (y - t)^2`` for one sigmoid neuron ``y = sigmoid(z)``, ``z = w . x + b``.
 
-    By the chain rule ``dE/dw_p = dE/dy * dy/da * da/dw_p = 2 (y - t) * y (1 - y) * x_p``.
+    By the chain rule ``dE/dw_j = dE/dy * dy/dz * dz/dw_j = 2 (y - t) * y (1 - y) * x_j``, for
+    every feature ``j`` at once: the result has the shape of ``w``.
     """
     x, w = _float("x", x), _float("w", w)
     if x.shape != w.shape or x.dim() != 1:

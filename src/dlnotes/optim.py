@@ -1,6 +1,6 @@
 """Optimisers written out by hand, for watching their paths on small functions.
 
-``gradient_descent`` is the update rule ``w <- w - lr * dE/dw`` with the gradient from autograd;
+``gradient_descent`` is the update rule ``w <- w - eta * dE/dw`` with the gradient from autograd;
 ``tests/test_optim.py`` checks it against ``torch.optim.SGD``.
 """
 
@@ -21,9 +21,12 @@ def gradient_descent(
 ) -> torch.Tensor:
     """Run ``steps`` steps of plain gradient descent on the scalar function ``f``.
 
-    Returns the path: a ``(steps + 1, d)`` tensor whose first row is ``start``. A step moves
-    *against* the gradient, ``w_{t+1} = w_t - lr * grad f(w_t)``: that is what makes ``f`` go down.
-    Iterates that overflow are kept as they are (``inf``/``nan``), so a diverging run shows.
+    Returns the path: a ``(steps + 1, d)`` tensor whose row ``tau`` is the point after ``tau``
+    steps, row 0 being ``start``. A step moves *against* the gradient,
+    ``w^(tau+1) = w^(tau) - lr * grad f(w^(tau))`` (``lr`` is the learning rate eta): that is what
+    makes ``f`` go down. Iterates that overflow are kept as they are (``inf``/``nan``), so a
+    diverging run shows. ``f`` may sum independent terms, one per coordinate, to run several
+    one-dimensional descents at once.
     """
     if not callable(f):
         raise TypeError("f must be callable")

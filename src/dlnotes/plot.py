@@ -6,7 +6,7 @@ Each function draws with matplotlib and returns the ``Figure`` so a notebook can
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,7 +16,9 @@ from matplotlib.figure import Figure
 
 from .train import History
 
-__all__ = ["image_grid", "training_curves", "decision_boundary"]
+__all__ = [
+    "image_grid", "training_curves", "decision_boundary", "loss_contours", "draw_graph",
+]
 
 
 def image_grid(
@@ -144,4 +146,157 @@ def decision_boundary(
                linewidths=0.2, vmin=0, vmax=n_classes - 1)
     ax.set_xticks([])
     ax.set_yticks([])
+    return ax
+
+
+def _axes_or_new(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    if ax is None:
+        return plt.subplots(figsize=figsize)[1]
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax
+
+
+def _interval(name: str, lim: Sequence[float]) -> tuple[float, float]:
+    if isinstance(lim, (str, bytes)) or not isinstance(lim, Sequence) or len(lim) != 2:
+        raise ValueError(f"{name} must be a pair (low, high), got {lim!r}")
+    lo, hi = (float(v) for v in lim)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name} must be finite with low < high, got {lim!r}")
+    return lo, hi
+
+
+def loss_contours(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    xlim: Sequence[float],
+    ylim: Sequence[float],
+    paths: Mapping[str, torch.Tensor] | None = None,
+    ax: Axes | None = None,
+    levels: int | Sequence[float] = 20,
+    resolution: int = 150,
+) -> Axes:
+    """Contour lines of a loss of two weights, with optimisation paths drawn on top.
+
+    ``f`` maps a tensor of shape ``(..., 2)`` (points ``(w_1, w_2)``) to the loss at each point,
+    shape ``(...)``: the whole grid is evaluated in one call, and the same function, given one
+    point of shape ``(2,)``, returns a scalar for ``dlnotes.optim.gradient_descent``. Each path is
+    a ``(steps + 1, 2)`` tensor (what ``gradient_descent`` returns), drawn as dots joined by
+    lines, with its key as the legend label; a path that leaves the view is drawn up to its
+    first point outside it (the line is clipped at the border), and points that are not finite
+    are never drawn.
+    """
+    if not callable(f):
+        raise TypeError("f must be callable: a tensor of shape (..., 2) -> losses of shape (...)")
+    x0, x1 = _interval("xlim", xlim)
+    y0, y1 = _interval("ylim", ylim)
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    paths = {} if paths is None else paths
+    if not isinstance(paths, Mapping):
+        raise TypeError(f"paths must be a dict of label -> (steps + 1, 2) tensor, got {type(paths).__name__}")
+    for label, path in paths.items():
+        if not isinstance(path, torch.Tensor) or path.dim() != 2 or path.shape[1] != 2:
+            raise ValueError(f"path {label!r} must be a tensor of shape (steps + 1, 2)")
+    ax = _axes_or_new(ax, (5, 4))
+    gx = torch.linspace(x0, x1, resolution, dtype=torch.float64)
+    gy = torch.linspace(y0, y1, resolution, dtype=torch.float64)
+    xx, yy = torch.meshgrid(gx, gy, indexing="xy")
+    with torch.no_grad():
+        zz = f(torch.stack([xx, yy], dim=-1))
+    if not isinstance(zz, torch.Tensor) or zz.shape != xx.shape:
+        raise ValueError(f"f must return one loss per point: shape {tuple(xx.shape)} for a grid "
+                         f"of shape {tuple(xx.shape) + (2,)}")
+    ax.contour(xx.numpy(), yy.numpy(), zz.detach().cpu().numpy(), levels=levels, colors="grey",
+               linewidths=0.7)
+    for label, path in paths.items():
+        pts = path.detach().cpu().to(torch.float64)
+        pts = pts[: int(torch.isfinite(pts).all(dim=1).long().cumprod(0).sum())]
+        inside = (pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)
+        if not bool(inside.all()):
+            pts = pts[: int(inside.long().cumprod(0).sum()) + 1]
+        ax.plot(pts[:, 0].numpy(), pts[:, 1].numpy(), "o-", ms=3, lw=1, label=label)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    if paths:
+        ax.legend(fontsize=8)
+    return ax
+
+
+def _label_side(normal: np.ndarray) -> dict[str, str]:
+    """Text alignment that puts a label on the ``normal`` side of a point."""
+    ha = "center" if abs(normal[0]) < 0.5 else ("left" if normal[0] > 0 else "right")
+    va = "center" if abs(normal[1]) < 0.5 else ("bottom" if normal[1] > 0 else "top")
+    return {"ha": ha, "va": va}
+
+
+def draw_graph(
+    positions: Mapping[str, Sequence[float]],
+    edges: Sequence[tuple[str, str]],
+    forward: Mapping[tuple[str, str], str] | None = None,
+    backward: Mapping[tuple[str, str], str] | None = None,
+    leaves: Sequence[str] = (),
+    ax: Axes | None = None,
+    radius: float = 0.3,
+) -> Axes:
+    """Draw a computational graph: one node per quantity, one arrow per dependency.
+
+    ``positions`` maps each node's label (text or matplotlib math such as ``"$z^{(1)}$"``) to
+    its place ``(x, y)``; ``edges`` are ``(source, target)`` pairs of those labels, drawn as
+    arrows in the direction of the forward pass. ``forward[edge]`` is written in black on the
+    left of its arrow (above an arrow that points right): what the forward pass sends along
+    it. ``backward[edge]`` is written in red on the other side: the gradient that the backward
+    pass sends back. Nodes named in ``leaves`` (inputs and parameters, which no edge computes)
+    are squares, the others circles of ``radius``. The axes get an equal aspect and no frame.
+    """
+    if not isinstance(positions, Mapping):
+        raise TypeError(f"positions must be a dict of node label -> (x, y), got {type(positions).__name__}")
+    if not positions:
+        raise ValueError("positions must be a non-empty dict of node label -> (x, y)")
+    places = {}
+    for name, xy in positions.items():
+        if isinstance(xy, (str, bytes)) or not isinstance(xy, Sequence) or len(xy) != 2:
+            raise ValueError(f"the position of node {name!r} must be a pair (x, y), got {xy!r}")
+        places[name] = np.array([float(v) for v in xy])
+        if not np.isfinite(places[name]).all():
+            raise ValueError(f"the position of node {name!r} must be finite, got {xy!r}")
+    edge_list = [tuple(e) for e in edges]
+    for edge in edge_list:
+        if len(edge) != 2 or edge[0] not in places or edge[1] not in places or edge[0] == edge[1]:
+            raise ValueError(f"edge {edge!r} must join two different nodes of positions")
+    forward, backward = dict(forward or {}), dict(backward or {})
+    for name, labels in (("forward", forward), ("backward", backward)):
+        unknown = [e for e in labels if tuple(e) not in edge_list]
+        if unknown:
+            raise ValueError(f"{name} labels name edges that are not in edges: {unknown!r}")
+    unknown_leaves = [n for n in leaves if n not in places]
+    if unknown_leaves:
+        raise ValueError(f"leaves name nodes that are not in positions: {unknown_leaves!r}")
+    if isinstance(radius, bool) or not isinstance(radius, (int, float)) or radius <= 0:
+        raise ValueError(f"radius must be a positive number, got {radius!r}")
+    ax = _axes_or_new(ax, (8, 3))
+    for name, (x, y) in places.items():
+        if name in leaves:
+            patch = plt.Rectangle((x - radius, y - radius), 2 * radius, 2 * radius,
+                                  fc="whitesmoke", ec="black", zorder=2)
+        else:
+            patch = plt.Circle((x, y), radius, fc="lightyellow", ec="black", zorder=2)
+        ax.add_patch(patch)
+        ax.text(x, y, name, ha="center", va="center", fontsize=11, zorder=3)
+    for edge in edge_list:
+        p0, p1 = places[edge[0]], places[edge[1]]
+        u = (p1 - p0) / np.linalg.norm(p1 - p0)
+        start, end = p0 + radius * u, p1 - radius * u
+        ax.annotate("", xy=tuple(end), xytext=tuple(start),
+                    arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1})
+        mid, normal = (start + end) / 2, np.array([-u[1], u[0]])
+        if edge in forward:
+            ax.text(*(mid + 0.08 * normal), forward[edge], fontsize=8, **_label_side(normal))
+        if edge in backward:
+            ax.text(*(mid - 0.08 * normal), backward[edge], fontsize=8, color="tab:red",
+                    **_label_side(-normal))
+    every = np.stack(list(places.values()))
+    ax.set_xlim(every[:, 0].min() - 3 * radius, every[:, 0].max() + 3 * radius)
+    ax.set_ylim(every[:, 1].min() - 3 * radius, every[:, 1].max() + 3 * radius)
+    ax.set_aspect("equal")
+    ax.axis("off")
     return ax

@@ -118,29 +118,45 @@ def draw_descent(
     steps: int = 15,
     span: float = 2.0,
 ) -> torch.Tensor:
-    """Draw ``steps`` gradient-descent steps on a 1-D function ``f`` and return the path."""
+    """Draw ``steps`` gradient-descent steps on a 1-D function ``f`` and return the path.
+
+    The curve of ``f`` is drawn over ``[-span, span]`` and the iterates on it as red dots; the
+    title gives the learning rate and the axis label the last ``w``. Iterates outside the view
+    are not drawn: a note at the top lists the first (up to three) of them instead.
+    """
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    if isinstance(span, bool) or not isinstance(span, (int, float)) or not 0 < span < float("inf"):
+        raise ValueError(f"span must be a positive number, got {span!r}")
     path = gradient_descent(f, [start], lr=lr, steps=steps)[:, 0]
     grid = torch.linspace(-span, span, 300, dtype=torch.float64)
     ax.plot(grid, [float(f(g.reshape(1))) for g in grid], color="black", lw=1)
-    shown = path[path.abs() <= span]
+    inside = path.abs() <= span
+    shown = path[inside]
     values = [float(f(p.reshape(1))) for p in shown]
     ax.plot(shown, values, "o-", color="tab:red", ms=3, lw=0.8)
-    ax.set_title(f"lr = {lr:g}", fontsize=10)
+    if not bool(inside.all()):
+        away = ", ".join(f"{v:.3g}" for v in path[~inside][:3].tolist())
+        ax.text(0.5, 0.97, f"outside the plot: w = {away}, ...", transform=ax.transAxes,
+                ha="center", va="top", fontsize=9)
+    ax.set_title(f"$\\eta$ = {lr:g}", fontsize=10)
+    ax.set_xlabel(f"w after {steps} steps: {float(path[-1]):.3g}")
     ax.set_xlim(-span, span)
     return path
 
 
 def descent_explorer(f: Callable[[torch.Tensor], torch.Tensor]) -> Explorer:
-    """Change the learning rate and the number of steps of gradient descent on ``f``."""
-    lr = widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=0.5, step=0.05, description="lr")
+    """Change the learning rate, the number of steps and the start of gradient descent on ``f``."""
+    lr = widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=0.5, step=0.05, description="η")
     steps = widgets.IntSlider(value=15, min=1, max=60, description="steps")
-    start = widgets.FloatSlider(value=-1.8, min=-2.0, max=2.0, step=0.1, description="start")
+    start = widgets.FloatSlider(value=-1.8, min=-2.0, max=2.0, step=0.05, description="start")
 
     def draw(lr: float, steps: int, start: float) -> Figure:
         fig, ax = plt.subplots(figsize=(5, 3))
-        path = draw_descent(ax, f, lr, start, steps)
-        ax.set_xlabel(f"w (final w = {float(path[-1]):.3g})")
+        draw_descent(ax, f, lr, start, steps)
+        ax.set_ylabel("E(w)")
+        fig.tight_layout()
         return fig
 
-    return Explorer("Gradient descent: learning rate and steps", {"lr": lr, "steps": steps, "start": start},
-                    draw)
+    return Explorer("Gradient descent: learning rate, steps and start",
+                    {"lr": lr, "steps": steps, "start": start}, draw)
