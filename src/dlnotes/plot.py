@@ -1,4 +1,4 @@
-"""Figures the chapters share: image grids, training curves and decision boundaries.
+"""Figures the chapters share: image grids, training curves, decision boundaries and diagrams.
 
 Each function draws with matplotlib and returns the ``Figure`` so a notebook can ``plt.show()`` it
 (or save it); none of them calls ``show`` itself.
@@ -17,7 +17,9 @@ from matplotlib.figure import Figure
 from .train import History
 
 __all__ = [
-    "image_grid", "training_curves", "decision_boundary", "loss_contours", "draw_graph",
+    "image_grid", "training_curves", "decision_boundary",
+    "draw_neuron_diagram", "draw_network", "draw_hyperplane",
+    "loss_contours", "draw_graph",
 ]
 
 
@@ -146,6 +148,158 @@ def decision_boundary(
                linewidths=0.2, vmin=0, vmax=n_classes - 1)
     ax.set_xticks([])
     ax.set_yticks([])
+    return ax
+
+
+def _check_ax(ax: Axes | None) -> Axes:
+    if ax is None:
+        return plt.subplots(figsize=(5, 3))[1]
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax
+
+
+def draw_neuron_diagram(ax: Axes | None = None) -> Axes:
+    """Draw one neuron: inputs ``x_1 .. x_D`` and a constant 1, weights ``w_j`` and ``b`` on the
+    edges, the sum ``z``, the activation ``f`` and the output ``y = f(z)``."""
+    ax = _check_ax(ax)
+    ys = {"$x_1$": 1.5, "$x_2$": 0.75, "$x_D$": -0.75, "$1$": -1.5}
+    weights = {"$x_1$": "$w_1$", "$x_2$": "$w_2$", "$x_D$": "$w_D$", "$1$": "$b$"}
+    sum_xy, box_x, out_x = (2.4, 0.0), 3.9, 5.3
+    for name, y in ys.items():
+        ax.plot([0, sum_xy[0]], [y, 0], color="grey", lw=1, zorder=1)
+        ax.text(0.3 * sum_xy[0], 0.7 * y + 0.14, weights[name], fontsize=10, ha="center",
+                color="tab:blue")
+        ax.scatter([0], [y], s=500, color="white" if name != "$1$" else "0.9", edgecolors="black",
+                   zorder=2)
+        ax.text(0, y, name, ha="center", va="center", fontsize=10, zorder=3)
+    ax.text(0, 0.05, r"$\vdots$", ha="center", va="center", fontsize=12)
+    ax.scatter(*sum_xy, s=900, color="lightyellow", edgecolors="black", zorder=2)
+    ax.text(*sum_xy, r"$\Sigma$", ha="center", va="center", fontsize=13, zorder=3)
+    arrow = {"arrowstyle": "->", "color": "black", "lw": 1}
+    ax.annotate("", xy=(box_x - 0.35, 0), xytext=(sum_xy[0] + 0.35, 0), arrowprops=arrow)
+    ax.text((sum_xy[0] + box_x) / 2, 0.15, "$z$", ha="center", fontsize=11)
+    ax.text(box_x, 0, "$f$", ha="center", va="center", fontsize=13,
+            bbox={"boxstyle": "round,pad=0.5", "fc": "lavender", "ec": "black"})
+    ax.annotate("", xy=(out_x, 0), xytext=(box_x + 0.35, 0), arrowprops=arrow)
+    ax.text(out_x + 0.15, 0, "$y$", ha="left", va="center", fontsize=12)
+    ax.text(2.65, -2.25, r"$z = \mathbf{w}\cdot\mathbf{x} + b = \sum_{j=1}^{D} w_j x_j + b,\quad y = f(z)$",
+            ha="center", fontsize=10)
+    ax.set_xlim(-0.5, 5.8)
+    ax.set_ylim(-2.5, 2.0)
+    ax.axis("off")
+    return ax
+
+
+def draw_network(
+    layer_sizes: Sequence[int],
+    ax: Axes | None = None,
+    layer_labels: Sequence[str] | None = None,
+    max_nodes: int = 10,
+) -> Axes:
+    """Draw a fully connected feed-forward network, one column of units per layer.
+
+    ``layer_sizes`` starts with the number of inputs and ends with the number of outputs, e.g.
+    ``[3, 4, 4, 2]``. A layer wider than ``max_nodes`` shows ``max_nodes - 1`` units and a
+    vertical ellipsis. Each column is labelled (default: input, hidden 1, ..., output) with its
+    size; every unit of a layer is joined to every unit of the next.
+    """
+    if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+        raise TypeError(f"layer_sizes must be a sequence of ints, got {type(layer_sizes).__name__}")
+    if len(layer_sizes) < 2 or any(
+        isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in layer_sizes
+    ):
+        raise ValueError(f"layer_sizes must hold at least two positive ints, got {list(layer_sizes)!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 3:
+        raise ValueError(f"max_nodes must be an int >= 3, got {max_nodes!r}")
+    n_layers = len(layer_sizes)
+    if layer_labels is None:
+        layer_labels = ["input"] + [f"hidden {i}" for i in range(1, n_layers - 1)] + ["output"]
+    if isinstance(layer_labels, str) or len(layer_labels) != n_layers:
+        raise ValueError(f"layer_labels must give one label per layer ({n_layers})")
+    ax = _check_ax(ax)
+    columns = []
+    for n in layer_sizes:
+        shown = n if n <= max_nodes else max_nodes - 1
+        slots = shown if n <= max_nodes else max_nodes
+        ys = -(np.arange(slots) - (slots - 1) / 2)
+        columns.append(ys if n <= max_nodes else np.delete(ys, slots - 2))
+    colours = ["white"] + ["lightsteelblue"] * (n_layers - 2) + ["navajowhite"]
+    for i in range(n_layers - 1):
+        for y0 in columns[i]:
+            for y1 in columns[i + 1]:
+                ax.plot([i, i + 1], [y0, y1], color="grey", lw=0.5, zorder=1)
+    top = max(len(c) for c in columns) / 2 + 0.5
+    bottom = min(float(c.min()) for c in columns)
+    for i, (n, ys) in enumerate(zip(layer_sizes, columns)):
+        ax.scatter(np.full(len(ys), i), ys, s=180, color=colours[i], edgecolors="black", zorder=2)
+        if n > max_nodes:
+            ax.text(i, (ys[-2] + ys[-1]) / 2, r"$\vdots$", ha="center", va="center", fontsize=11)
+        ax.text(i, bottom - 0.6, f"{layer_labels[i]}\n({n})", ha="center", va="top", fontsize=9)
+    ax.set_xlim(-0.5, n_layers - 0.5)
+    ax.set_ylim(bottom - 2.0, top)
+    ax.axis("off")
+    return ax
+
+
+def draw_hyperplane(
+    w: Sequence[float] | torch.Tensor,
+    b: float,
+    ax: Axes | None = None,
+    points: torch.Tensor | None = None,
+    labels: torch.Tensor | None = None,
+    lim: float = 3.0,
+) -> Axes:
+    """Draw the decision line ``w . x + b = 0`` of a two-input neuron, with its geometry.
+
+    The side where ``w . x + b > 0`` is shaded red, the other blue. From the point of the line
+    nearest the origin, ``-b w / ||w||^2``, an arrow of length 1 points along ``w`` (the line's
+    normal), and a dashed segment back to the origin has length ``|b| / ||w||``. ``points`` with
+    ``labels`` (0 / 1) are drawn on top; the view is ``[-lim, lim]`` in both coordinates, widened
+    to hold the points.
+    """
+    w_arr = np.asarray(w.detach().cpu() if isinstance(w, torch.Tensor) else w, dtype=float)
+    if w_arr.shape != (2,) or not np.isfinite(w_arr).all() or not w_arr.any():
+        raise ValueError(f"w must be two finite numbers, not both zero; got {w!r}")
+    b = float(b.item() if isinstance(b, torch.Tensor) else b)
+    if not np.isfinite(b):
+        raise ValueError(f"b must be a finite number, got {b!r}")
+    if isinstance(lim, bool) or not isinstance(lim, (int, float)) or lim <= 0:
+        raise ValueError(f"lim must be a positive number, got {lim!r}")
+    if points is not None and (not isinstance(points, torch.Tensor) or points.dim() != 2
+                               or points.shape[1] != 2):
+        raise ValueError("points must be a tensor of shape (n, 2)")
+    if points is not None and (labels is None or len(labels) != len(points)):
+        raise ValueError("labels must give one 0/1 label per point")
+    ax = _check_ax(ax)
+    lo, hi = np.array([-lim, -lim]), np.array([lim, lim])
+    if points is not None:
+        pts = points.detach().cpu().numpy()
+        lo, hi = np.minimum(lo, pts.min(0) - 0.3), np.maximum(hi, pts.max(0) + 0.3)
+    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], 300), np.linspace(lo[1], hi[1], 300))
+    side = (w_arr[0] * xx + w_arr[1] * yy + b > 0).astype(float)
+    ax.contourf(xx, yy, side, levels=[-0.5, 0.5, 1.5], colors=["#9bb8e8", "#f0a990"], alpha=0.35)
+    norm = np.linalg.norm(w_arr)
+    foot = -b * w_arr / norm**2
+    along = np.array([-w_arr[1], w_arr[0]]) / norm
+    reach = np.linalg.norm(hi - lo) + np.linalg.norm(foot)
+    ends = np.stack([foot - reach * along, foot + reach * along])
+    ax.plot(ends[:, 0], ends[:, 1], color="black", lw=1.5, zorder=4,
+            label=r"$\mathbf{w}\cdot\mathbf{x} + b = 0$")
+    ax.plot([0, foot[0]], [0, foot[1]], color="black", ls="--", lw=1, zorder=4,
+            label=rf"distance $|b|/\|\mathbf{{w}}\| = {abs(b) / norm:.2f}$")
+    ax.annotate("", xy=foot + w_arr / norm, xytext=foot, zorder=5,
+                arrowprops={"arrowstyle": "-|>", "color": "darkred", "lw": 2})
+    ax.text(*(foot + 1.2 * w_arr / norm), r"$\mathbf{w}$", color="darkred", fontsize=13,
+            ha="center", va="center", zorder=5,
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+    ax.scatter([0], [0], marker="+", s=80, color="black", zorder=5)
+    if points is not None:
+        ax.scatter(pts[:, 0], pts[:, 1], c=np.asarray(labels), cmap="coolwarm", vmin=0, vmax=1,
+                   s=10, edgecolors="k", linewidths=0.2, zorder=2)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal")
     return ax
 
 

@@ -6,7 +6,8 @@ static small-multiples figure, so the HTML page shows the idea even without a li
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -15,7 +16,7 @@ from IPython.display import display
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .activations import ACTIVATIONS, autograd_derivative
+from .activations import ACTIVATIONS, DERIVATIVES
 from .optim import gradient_descent
 
 __all__ = ["Explorer", "draw_neuron", "neuron_explorer", "draw_descent", "descent_explorer"]
@@ -73,20 +74,48 @@ class Explorer(widgets.VBox):
         return f"Explorer({self.title!r}): move the controls in a live Jupyter kernel"
 
 
-def draw_neuron(ax: Axes, activation: str, w: float = 1.0, b: float = 0.0, span: float = 6.0) -> Axes:
-    """Plot a one-input neuron ``y = f(w x + b)`` and its derivative ``dy/dx`` over ``[-span, span]``."""
+_DERIVATIVE_LABELS = {
+    "x": "$dy/dx = w\\,f'(z)$",
+    "w": "$dy/dw = x\\,f'(z)$",
+    "b": "$dy/db = f'(z)$",
+}
+
+
+def draw_neuron(
+    ax: Axes,
+    activation: str,
+    w: float = 1.0,
+    b: float = 0.0,
+    span: float = 6.0,
+    derivatives: Sequence[str] | str = ("x",),
+) -> Axes:
+    """Plot a one-input neuron ``y = f(z)``, ``z = w x + b``, and chosen derivatives of it.
+
+    ``derivatives`` names the variables to differentiate ``y`` by, any of ``"x"``, ``"w"``, ``"b"``
+    (dashed, dotted, dash-dotted): ``dy/dx = w f'(z)`` is the slope of the curve drawn, while
+    ``dy/dw = x f'(z)`` and ``dy/db = f'(z)`` are what training uses. They come from the
+    closed-form ``f'`` in ``dlnotes.activations.DERIVATIVES`` (checked against autograd in the
+    tests); the step's is 0 away from its jump. The dotted vertical line marks ``x = -b/w``,
+    where ``z = 0``.
+    """
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}: choose one of {', '.join(ACTIVATIONS)}")
+    for name, value in (("w", w), ("b", b), ("span", span)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise TypeError(f"{name} must be a finite number, got {value!r}")
     if span <= 0:
         raise ValueError(f"span must be positive, got {span}")
-    f = ACTIVATIONS[activation]
+    chosen = (derivatives,) if isinstance(derivatives, str) else tuple(derivatives)
+    unknown = [d for d in chosen if d not in _DERIVATIVE_LABELS]
+    if unknown or len(set(chosen)) != len(chosen):
+        raise ValueError(f"derivatives must be distinct names among 'x', 'w', 'b'; got {derivatives!r}")
     x = torch.linspace(-span, span, 401, dtype=torch.float64)
-
-    def neuron(v: torch.Tensor) -> torch.Tensor:
-        return f(w * v + b)
-
-    ax.plot(x, neuron(x), label="$y = f(wx+b)$")
-    ax.plot(x, autograd_derivative(neuron, x), ls="--", label="$dy/dx$ (autograd)")
+    z = w * x + b
+    slope = DERIVATIVES[activation](z)
+    curves = {"x": w * slope, "w": x * slope, "b": slope}
+    ax.plot(x, ACTIVATIONS[activation](z), label="$y = f(wx+b)$")
+    for d, style in zip(chosen, ("--", ":", "-.")):
+        ax.plot(x, curves[d], ls=style, label=_DERIVATIVE_LABELS[d])
     if w != 0:
         ax.axvline(-b / w, color="grey", lw=0.8, ls=":")
     ax.axhline(0, color="black", lw=0.5)
@@ -96,18 +125,24 @@ def draw_neuron(ax: Axes, activation: str, w: float = 1.0, b: float = 0.0, span:
 
 
 def neuron_explorer() -> Explorer:
-    """Pick an activation and move the weight and bias of a one-input neuron."""
-    act = widgets.Dropdown(options=list(ACTIVATIONS), value="sigmoid", description="f")
-    w = widgets.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.1, description="w")
-    b = widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1, description="b")
+    """Pick an activation, move the weight and bias of a one-input neuron, pick a derivative.
 
-    def draw(activation: str, w: float, b: float) -> Figure:
+    The ranges (``w`` in [-4, 4], ``b`` in [-8, 8]) reach saturation on the whole plotted interval.
+    """
+    act = widgets.Dropdown(options=list(ACTIVATIONS), value="sigmoid", description="f")
+    w = widgets.FloatSlider(value=1.0, min=-4.0, max=4.0, step=0.1, description="w")
+    b = widgets.FloatSlider(value=0.0, min=-8.0, max=8.0, step=0.1, description="b")
+    derivative = widgets.Dropdown(options=[("dy/dx", "x"), ("dy/dw", "w"), ("dy/db", "b")],
+                                  value="w", description="derivative")
+
+    def draw(activation: str, w: float, b: float, derivative: str) -> Figure:
         fig, ax = plt.subplots(figsize=(5, 3))
-        draw_neuron(ax, activation, w, b)
+        draw_neuron(ax, activation, w, b, derivatives=(derivative,))
         ax.legend(loc="upper left", fontsize=8)
         return fig
 
-    return Explorer("One neuron: activation, weight and bias", {"activation": act, "w": w, "b": b}, draw)
+    controls = {"activation": act, "w": w, "b": b, "derivative": derivative}
+    return Explorer("One neuron: activation, weight and bias", controls, draw)
 
 
 def draw_descent(
