@@ -58,6 +58,11 @@ def test_roles_become_links_to_the_site():
     assert "[Smith (2020)](https://example.org/book/book/references.html)." in out
 
 
+def test_a_role_split_over_two_lines_is_translated():
+    out = md("the {term}`activation\nfunction` of a neuron")
+    assert "[activation\nfunction](https://example.org/book/book/glossary.html#term-activation-function)" in out
+
+
 def test_links_to_chapters_and_front_matter_go_to_the_site():
     out = md("See [chapter 2](02-loss-and-gradient-descent.ipynb#gradient-descent), "
              "[the glossary](../../book/glossary.md), [PyTorch](https://pytorch.org) and [below](#x).")

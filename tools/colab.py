@@ -162,9 +162,12 @@ class Translator:
                 i += 1
                 continue
             if not opener:
-                label = EQ_LABEL.match(line)
-                out.append(label[1] if label else self.inline(line))
-                i += 1
+                j = i
+                while j < len(lines) and not FENCE.match(lines[j].strip()) and not TARGET.match(lines[j]):
+                    j += 1
+                plain = [(m[1] if (m := EQ_LABEL.match(ln)) else ln) for ln in lines[i:j]]
+                out.extend(self.inline("\n".join(plain)).split("\n"))  # a role may span lines
+                i = j
                 continue
             fence = opener["fence"]
             close = re.compile("^" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
