@@ -60,7 +60,8 @@ def test_roles_become_links_to_the_site():
 
 def test_a_role_split_over_two_lines_is_translated():
     out = md("the {term}`activation\nfunction` of a neuron")
-    assert "[activation\nfunction](https://example.org/book/book/glossary.html#term-activation-function)" in out
+    assert "[activation\nfunction](https://example.org/book/book/glossary.html#term-activation-function)" \
+        in out
 
 
 def test_links_to_chapters_and_front_matter_go_to_the_site():
