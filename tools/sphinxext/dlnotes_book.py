@@ -86,6 +86,21 @@ def _execution(path: Path) -> dict[str, Any] | None:
     return execution
 
 
+def _table(css_class: str, columns: dict[str, int]) -> tuple[nodes.table, nodes.tbody]:
+    """An empty table with a header row (column name -> relative width); returns it and its body."""
+    table = nodes.table(classes=[css_class])
+    group = nodes.tgroup(cols=len(columns))
+    table += group
+    for width in columns.values():
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    head += _row(*columns)
+    group += head
+    body = nodes.tbody()
+    group += body
+    return table, body
+
+
 def _row(*cells: nodes.Node | str) -> nodes.row:
     row = nodes.row()
     for cell in cells:
@@ -109,17 +124,8 @@ class ExecutionTimes(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         srcdir = Path(self.env.srcdir)
-        headers = ("Chapter", "Seconds", "Executed on", "Python", "Budget")
-        table = nodes.table(classes=["dlnotes-execution-times"])
-        group = nodes.tgroup(cols=len(headers))
-        table += group
-        for width in (42, 10, 16, 14, 18):
-            group += nodes.colspec(colwidth=width)
-        head = nodes.thead()
-        head += _row(*headers)
-        group += head
-        body = nodes.tbody()
-        group += body
+        table, body = _table("dlnotes-execution-times",
+                             {"Chapter": 42, "Seconds": 10, "Executed on": 16, "Python": 14, "Budget": 18})
 
         times: list[float] = []
         for caption, docnames in _toc_parts(self.env):
@@ -168,17 +174,8 @@ def gpu_runs_nodes(runs: list[dict[str, Any]]) -> list[nodes.Node]:
     """The record of GPU runs (``book/_data/gpu-runs.json``, validated) as docutils nodes."""
     if not runs:
         return [nodes.paragraph("", "No GPU run is recorded yet.", classes=["dlnotes-no-gpu-run"])]
-    headers = ("Date", "GPU", "PyTorch", "CUDA", "Notebooks passed", "Failed", "Total seconds")
-    summary = nodes.table(classes=["dlnotes-gpu-runs"])
-    group = nodes.tgroup(cols=len(headers))
-    summary += group
-    for width in (12, 24, 12, 8, 12, 20, 12):
-        group += nodes.colspec(colwidth=width)
-    head = nodes.thead()
-    head += _row(*headers)
-    group += head
-    body = nodes.tbody()
-    group += body
+    summary, body = _table("dlnotes-gpu-runs", {"Date": 12, "GPU": 24, "PyTorch": 12, "CUDA": 8,
+                                                "Notebooks passed": 12, "Failed": 20, "Total seconds": 12})
     for run in sorted(runs, key=lambda r: r["date"], reverse=True):
         body += _row(run["date"], run["gpu"], run["torch"], run["cuda"],
                      f"{len(run['passed'])} of {len(run['notebooks'])}",
