@@ -14,7 +14,6 @@ from dlnotes.vision import (
     InceptionBlock,
     ResidualBlock,
     compose_kernels,
-    receptive_field,
     saliency_map,
     sobel,
 )
@@ -100,48 +99,6 @@ def test_compose_kernels_bad_input():
         compose_kernels(torch.ones(2, 1, 3, 3), torch.ones(1, 3, 3, 3))
     with pytest.raises(ValueError, match="b1"):
         compose_kernels(torch.ones(2, 1, 3, 3), torch.ones(1, 2, 3, 3), torch.ones(3), None)
-
-
-def _empirical_receptive_field(layers, size=64):
-    """Width of the input region that the centre output pixel depends on (ones weights)."""
-    mods = []
-    for kernel, stride in layers:
-        conv = nn.Conv2d(1, 1, kernel, stride=stride, bias=False)
-        nn.init.ones_(conv.weight)
-        mods.append(conv)
-    net = nn.Sequential(*mods).double()
-    x = torch.rand(1, 1, size, size, dtype=torch.float64, requires_grad=True)
-    out = net(x)
-    c = out.shape[-1] // 2
-    (g,) = torch.autograd.grad(out[0, 0, c, c], x)
-    cols = torch.nonzero(g[0, 0].abs().sum(0))
-    return int(cols.max() - cols.min() + 1)
-
-
-@pytest.mark.parametrize(
-    "layers",
-    [
-        [(3, 1), (3, 1)],
-        [(3, 1)] * 3,
-        [(3, 1), (2, 2), (3, 1), (2, 2)],
-        [(5, 2), (3, 1), (3, 2), (1, 1)],
-        [(7, 2), (3, 2), (3, 1)],
-    ],
-)
-def test_receptive_field_matches_gradient_footprint(layers):
-    sizes = receptive_field(layers)
-    assert sizes == [_empirical_receptive_field(layers[: i + 1]) for i in range(len(layers))]
-
-
-def test_receptive_field_values_and_bad_input():
-    assert receptive_field([(3, 1), (3, 1)]) == [3, 5]
-    assert receptive_field([(3, 1)] * 3) == [3, 5, 7]
-    with pytest.raises(ValueError, match="non-empty"):
-        receptive_field([])
-    with pytest.raises(ValueError, match="pair"):
-        receptive_field([3, 1])
-    with pytest.raises(ValueError, match="stride of layer 1"):
-        receptive_field([(3, 1), (3, 0)])
 
 
 def test_sobel_matches_scipy():

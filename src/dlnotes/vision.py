@@ -2,15 +2,12 @@
 
 - ``saliency_map``: the gradient of a class score with respect to the input (Simonyan et al. 2014).
 - ``compose_kernels``: two stacked linear convolutions as one convolution with a larger kernel.
-- ``receptive_field``: how many input pixels one output pixel of a stack of layers can see.
 - ``sobel``: the Sobel edge filter as a fixed convolution.
 - ``ResidualBlock``, ``InceptionBlock``, ``AuxDigitsCNN``: small versions of the ResNet,
   GoogLeNet and auxiliary-classifier ideas for the 8x8 digits.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +16,6 @@ from torch import nn
 __all__ = [
     "saliency_map",
     "compose_kernels",
-    "receptive_field",
     "sobel",
     "ResidualBlock",
     "InceptionBlock",
@@ -122,28 +118,6 @@ def compose_kernels(
     if b2 is not None:
         bias = bias + b2
     return weight, bias
-
-
-def receptive_field(layers: Sequence[tuple[int, int]]) -> list[int]:
-    """Receptive field, in input pixels, after each layer of a stack of convolutions / poolings.
-
-    ``layers`` lists ``(kernel, stride)`` pairs from the input up. With ``j_l`` the product of
-    the strides before layer ``l`` (the distance, in input pixels, between neighbouring positions
-    of layer ``l``'s input), the receptive field grows as ``r_l = r_{l-1} + (F_l - 1) j_l``,
-    starting from ``r_0 = 1``. Padding does not change it. Returns ``[r_1, ..., r_L]``.
-    """
-    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or not layers:
-        raise ValueError("layers must be a non-empty sequence of (kernel, stride) pairs")
-    r, jump, sizes = 1, 1, []
-    for i, layer in enumerate(layers):
-        if not isinstance(layer, (tuple, list)) or len(layer) != 2:
-            raise ValueError(f"layer {i} must be a (kernel, stride) pair, got {layer!r}")
-        kernel = _positive_int(f"the kernel of layer {i}", layer[0])
-        stride = _positive_int(f"the stride of layer {i}", layer[1])
-        r += (kernel - 1) * jump
-        jump *= stride
-        sizes.append(r)
-    return sizes
 
 
 SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
