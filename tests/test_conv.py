@@ -109,3 +109,14 @@ def test_bad_input():
         conv.receptive_field([3, 1])
     with pytest.raises(TypeError, match="Axes"):
         conv.draw_conv_grid(None, 5, 3)
+
+
+def test_draw_architecture():
+    fig, ax = plt.subplots()
+    conv.draw_architecture(ax, [(1, 8, 8), (8, 8, 8), (64,), (10,)], ["conv", "flatten", "linear"])
+    assert len(ax.patches) == 1 + 8 + 2 and "8x8x8" in [t.get_text() for t in ax.texts]
+    with pytest.raises(ValueError, match="layer names"):
+        conv.draw_architecture(ax, [(1, 8, 8), (10,)], [])
+    with pytest.raises(ValueError, match="tuples"):
+        conv.draw_architecture(ax, [(1, 8)], [])
+    plt.close(fig)

@@ -20,6 +20,7 @@ __all__ = [
     "receptive_field",
     "draw_conv_grid",
     "conv_grid_explorer",
+    "draw_architecture",
 ]
 
 
@@ -210,3 +211,60 @@ def conv_grid_explorer():
         return fig
 
     return Explorer("Convolution geometry: input size, kernel, stride, padding", controls, draw)
+
+
+def draw_architecture(ax, shapes: Sequence[tuple[int, ...]], ops: Sequence[str]):
+    """Draw a network as a row of tensors with the layer between each pair written on an arrow.
+
+    ``shapes`` are the per-example tensor shapes, ``(C, H, W)`` for a feature map (drawn as a
+    stack of ``C`` squares of side ``H``, at most 8 shown) or ``(D,)`` for a vector (a bar);
+    ``ops`` names the ``len(shapes) - 1`` layers between them. Returns the axes.
+    """
+    from matplotlib.axes import Axes
+    from matplotlib.patches import Rectangle
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    shapes = [tuple(s) for s in shapes]
+    if not shapes or any(len(s) not in (1, 3) for s in shapes):
+        raise ValueError("shapes must be a non-empty list of (C, H, W) or (D,) tuples")
+    if len(ops) != len(shapes) - 1:
+        raise ValueError(f"need {len(shapes) - 1} layer names for {len(shapes)} shapes")
+    x, gap = 0.0, 2.6
+    tallest = max(s[1] if len(s) == 3 else 8 for s in shapes)
+    for n, shape in enumerate(shapes):
+        if len(shape) == 3:
+            c, h, _ = shape
+            side, layers = h / tallest * 3.0, min(c, 8)
+            for m in reversed(range(layers)):
+                ax.add_patch(
+                    Rectangle(
+                        (x + 0.12 * m, 0.12 * m - side / 2),
+                        side,
+                        side,
+                        facecolor="tab:blue",
+                        edgecolor="white",
+                        alpha=0.55,
+                    )
+                )
+            width = side + 0.12 * (layers - 1)
+            label = "x".join(str(v) for v in shape)
+        else:
+            width = 0.3
+            ax.add_patch(Rectangle((x, -1.5), width, 3.0, facecolor="tab:orange", alpha=0.7))
+            label = str(shape[0])
+        ax.text(x + width / 2, -2.0, label, ha="center", va="top", fontsize=8)
+        if n < len(ops):
+            ax.annotate(
+                "",
+                xy=(x + width + gap - 0.15, 0),
+                xytext=(x + width + 0.15, 0),
+                arrowprops={"arrowstyle": "->", "color": "0.3"},
+            )
+            ax.text(x + width + gap / 2, 0.35, ops[n], ha="center", va="bottom", fontsize=8, rotation=90)
+        x += width + gap
+    ax.set_xlim(-0.3, x - gap + 0.5)
+    ax.set_ylim(-2.8, 5.4)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
