@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._checks import float_tensor, positive_int
 from .shapes import conv_output_size, conv_transpose_output_size
 
 __all__ = [
@@ -37,20 +38,6 @@ __all__ = [
 ]
 
 
-def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
-def _tensor(name: str, x: torch.Tensor) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    return x
-
-
 def _mlp(sizes: list[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -61,7 +48,7 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 
 
 def _check_flat(x: torch.Tensor, in_features: int) -> torch.Tensor:
-    _tensor("x", x)
+    float_tensor("x", x)
     if x.dim() != 2 or x.shape[1] != in_features:
         raise ValueError(f"x must have shape (N, {in_features}), got {tuple(x.shape)}")
     return x
@@ -76,12 +63,12 @@ class MLPAutoencoder(nn.Module):
 
     def __init__(self, in_features: int = 64, hidden: tuple[int, ...] = (32,), latent_dim: int = 2):
         super().__init__()
-        _positive_int("in_features", in_features)
-        _positive_int("latent_dim", latent_dim)
+        positive_int("in_features", in_features)
+        positive_int("latent_dim", latent_dim)
         if not isinstance(hidden, (tuple, list)):
             raise TypeError(f"hidden must be a tuple of ints, got {type(hidden).__name__}")
         for h in hidden:
-            _positive_int("each hidden size", h)
+            positive_int("each hidden size", h)
         self.in_features, self.latent_dim = in_features, latent_dim
         self.encoder = _mlp([in_features, *hidden, latent_dim])
         self.decoder = nn.Sequential(_mlp([latent_dim, *reversed(hidden), in_features]), nn.Sigmoid())
@@ -107,8 +94,8 @@ def reparameterize(
     device, so the randomness is the same on every device; ``z`` is differentiable in ``mu`` and
     ``logvar``.
     """
-    _tensor("mu", mu)
-    _tensor("logvar", logvar)
+    float_tensor("mu", mu)
+    float_tensor("logvar", logvar)
     if mu.shape != logvar.shape:
         raise ValueError(
             f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}"
@@ -123,8 +110,8 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     Closed form: ``1/2 * sum_i (mu_i^2 + sigma_i^2 - 1 - log sigma_i^2)``; shape ``(N,)`` for
     ``(N, d_z)`` inputs.
     """
-    _tensor("mu", mu)
-    _tensor("logvar", logvar)
+    float_tensor("mu", mu)
+    float_tensor("logvar", logvar)
     if mu.shape != logvar.shape or mu.dim() == 0:
         raise ValueError(
             "mu and logvar must have the same, non-scalar shape; "
@@ -150,12 +137,12 @@ class VAE(nn.Module):
         generator: torch.Generator | None = None,
     ):
         super().__init__()
-        _positive_int("in_features", in_features)
-        _positive_int("latent_dim", latent_dim)
+        positive_int("in_features", in_features)
+        positive_int("latent_dim", latent_dim)
         if not isinstance(hidden, (tuple, list)) or not hidden:
             raise TypeError(f"hidden must be a non-empty tuple of ints, got {hidden!r}")
         for h in hidden:
-            _positive_int("each hidden size", h)
+            positive_int("each hidden size", h)
         self.in_features, self.latent_dim, self.generator = in_features, latent_dim, generator
         self.body = nn.Sequential(_mlp([in_features, *hidden]), nn.ReLU())
         self.mu = nn.Linear(hidden[-1], latent_dim)
@@ -188,8 +175,8 @@ def vae_loss(
     Reconstruction: binary cross-entropy summed over the pixels (a Bernoulli decoder);
     ``kl``: ``gaussian_kl`` averaged over the batch; ``total = reconstruction + beta * kl``.
     """
-    _tensor("recon", recon)
-    _tensor("x", x)
+    float_tensor("recon", recon)
+    float_tensor("x", x)
     if recon.shape != x.shape or x.dim() != 2:
         raise ValueError(
             f"recon and x must have the same (N, D) shape, got {tuple(recon.shape)} and {tuple(x.shape)}"
@@ -211,7 +198,7 @@ def reconstruction_error(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    _tensor("x", x)
+    float_tensor("x", x)
     was_training = model.training
     model.eval()
     out = model(x)
@@ -231,8 +218,8 @@ class ConvAutoencoder(nn.Module):
 
     def __init__(self, c1: int = 16, c2: int = 16):
         super().__init__()
-        _positive_int("c1", c1)
-        _positive_int("c2", c2)
+        positive_int("c1", c1)
+        positive_int("c2", c2)
         self.encoder = nn.Sequential(
             nn.Conv2d(1, c1, 3, stride=2, padding=1),
             nn.ReLU(),
@@ -251,7 +238,7 @@ class ConvAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The code feature map, shape ``(N, c2, 2, 2)``."""
-        _tensor("x", x)
+        float_tensor("x", x)
         if x.dim() != 4 or tuple(x.shape[1:]) != (1, 8, 8):
             raise ValueError(f"x must have shape (N, 1, 8, 8), got {tuple(x.shape)}")
         return self.encoder(x)
@@ -270,8 +257,8 @@ def conv_transpose_stamp(
     ``padding`` rows and columns are cut from each border and ``output_padding`` extra rows and
     columns are kept at the bottom and right. ``x`` is ``(H, W)``, ``kernel`` is ``(k, k)``.
     """
-    _tensor("x", x)
-    _tensor("kernel", kernel)
+    float_tensor("x", x)
+    float_tensor("kernel", kernel)
     if x.dim() != 2 or kernel.dim() != 2 or kernel.shape[0] != kernel.shape[1]:
         raise ValueError(
             f"x must be (H, W) and kernel a square (k, k), got {tuple(x.shape)} and {tuple(kernel.shape)}"
@@ -296,7 +283,7 @@ def rotations(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     Returns ``(images, labels)``: ``(4N, C, H, W)`` images, all ``N`` images rotated by 0 degrees
     first, then all by 90 (counter-clockwise), ..., and int64 labels 0-3 (the number of quarter turns).
     """
-    _tensor("x", x)
+    float_tensor("x", x)
     if x.dim() != 4 or x.shape[-1] != x.shape[-2]:
         raise ValueError(f"x must be a batch of square images (N, C, H, H), got {tuple(x.shape)}")
     images = torch.cat([torch.rot90(x, r, dims=(2, 3)) for r in range(4)])
@@ -312,7 +299,7 @@ def shift_augment(
 
     All randomness comes from ``generator`` (a CPU generator); the result is on ``x``'s device.
     """
-    _tensor("x", x)
+    float_tensor("x", x)
     if x.dim() != 4:
         raise ValueError(f"x must have shape (N, C, H, W), got {tuple(x.shape)}")
     if not isinstance(generator, torch.Generator):
@@ -338,8 +325,8 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> tor
     positive ``p`` is ``-log( exp(s(a,p)/T) / sum_{b != a} exp(s(a,b)/T) )``, averaged over all
     ``2N`` anchors (each view is the anchor once).
     """
-    _tensor("z1", z1)
-    _tensor("z2", z2)
+    float_tensor("z1", z1)
+    float_tensor("z2", z2)
     if z1.shape != z2.shape or z1.dim() != 2 or len(z1) < 2:
         raise ValueError(
             "z1 and z2 must have the same (N, d) shape with N >= 2, "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._checks import positive_int
+
 __all__ = ["DigitsCNN"]
 
 
@@ -19,8 +21,7 @@ class DigitsCNN(nn.Module):
     def __init__(self, c1: int = 8, c2: int = 16, num_classes: int = 10) -> None:
         super().__init__()
         for name, value in (("c1", c1), ("c2", c2), ("num_classes", num_classes)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            positive_int(name, value)
         self.encoder = nn.Sequential(
             nn.Conv2d(1, c1, 3, padding=1),
             nn.ReLU(),

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ._checks import positive_int
+
 __all__ = ["Uniform", "grid_points", "random_points", "iterations_per_epoch", "step_lr"]
 
 
@@ -91,16 +93,11 @@ def random_points(space: Mapping[str, object], n: int, seed: int = 0) -> list[di
     return [{name: columns[name][i] for name in space} for i in range(n)]
 
 
-def _positive_int(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
 def iterations_per_epoch(n_examples: int, batch_size: int, drop_last: bool = False) -> int:
     """Optimiser steps in one epoch: ``ceil(N / B)``, or ``floor(N / B)`` when the last,
     incomplete batch is dropped."""
-    _positive_int("n_examples", n_examples)
-    _positive_int("batch_size", batch_size)
+    positive_int("n_examples", n_examples)
+    positive_int("batch_size", batch_size)
     if not isinstance(drop_last, bool):
         raise TypeError(f"drop_last must be a bool, got {drop_last!r}")
     return n_examples // batch_size if drop_last else -(-n_examples // batch_size)
@@ -113,7 +110,7 @@ def step_lr(lr: float, epoch: int, step_size: int, factor: float = 0.1) -> float
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
         raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
-    _positive_int("step_size", step_size)
+    positive_int("step_size", step_size)
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
         raise ValueError(f"factor must be a number in (0, 1], got {factor!r}")
     return lr * factor ** (epoch // step_size)

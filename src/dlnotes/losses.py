@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from ._checks import float_tensor
+
 __all__ = [
     "softmax",
     "mse",
@@ -16,14 +18,6 @@ __all__ = [
     "one_hot",
     "sigmoid_mse_weight_grad",
 ]
-
-
-def _float(name: str, x: torch.Tensor) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
-    return x
 
 
 def _same_shape(y: torch.Tensor, t: torch.Tensor) -> None:
@@ -39,7 +33,7 @@ def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
     The maximum is subtracted first: the result is mathematically the same (the factor
     ``exp(-max)`` cancels) but ``exp`` can no longer overflow.
     """
-    logits = _float("logits", logits)
+    logits = float_tensor("logits", logits)
     shifted = logits - logits.amax(dim=dim, keepdim=True)
     e = torch.exp(shifted)
     return e / e.sum(dim=dim, keepdim=True)
@@ -47,7 +41,7 @@ def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 def mse(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Mean squared error ``(1/N) sum_n (y_n - t_n)^2`` (averaged over every element)."""
-    y, t = _float("y", y), _float("t", t)
+    y, t = float_tensor("y", y), float_tensor("t", t)
     _same_shape(y, t)
     return ((y - t) ** 2).mean()
 
@@ -68,7 +62,7 @@ def cross_entropy(probs: torch.Tensor, targets: torch.Tensor, eps: float = 1e-12
 
     ``targets`` are one-hot (or soft) rows of the same shape. ``eps`` keeps ``log(0)`` finite.
     """
-    probs, targets = _float("probs", probs), _float("targets", targets)
+    probs, targets = float_tensor("probs", probs), float_tensor("targets", targets)
     _same_shape(probs, targets)
     if probs.dim() != 2:
         raise ValueError(f"probs must be (N, K), got shape {tuple(probs.shape)}")
@@ -80,7 +74,7 @@ def binary_cross_entropy(y: torch.Tensor, t: torch.Tensor, eps: float = 1e-12) -
 
     ``y`` are predicted probabilities of class 1, ``t`` the 0/1 targets.
     """
-    y, t = _float("y", y), _float("t", t)
+    y, t = float_tensor("y", y), float_tensor("t", t)
     _same_shape(y, t)
     if bool(((y < 0) | (y > 1)).any()):
         raise ValueError("y must hold probabilities in [0, 1]; apply a sigmoid to logits first")
@@ -95,7 +89,7 @@ def sigmoid_mse_weight_grad(
     By the chain rule ``dE/dw_j = dE/dy * dy/dz * dz/dw_j = 2 (y - t) * y (1 - y) * x_j``, for
     every feature ``j`` at once: the result has the shape of ``w``.
     """
-    x, w = _float("x", x), _float("w", w)
+    x, w = float_tensor("x", x), float_tensor("w", w)
     if x.shape != w.shape or x.dim() != 1:
         raise ValueError(f"x and w must be 1-D of the same length, got {tuple(x.shape)} and {tuple(w.shape)}")
     y = torch.sigmoid(x @ w + b)

@@ -14,15 +14,9 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
+from ._checks import float_tensor
+
 __all__ = ["batch_norm", "BatchNorm1d", "dropout", "l2_penalty", "early_stopping"]
-
-
-def _tensor(name: str, x: object) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
-    return x
 
 
 def _fraction(name: str, value: object, low_open: bool) -> float:
@@ -57,7 +51,7 @@ def batch_norm(
     longer depends on the rest of the batch. Either way the result is
     ``gamma * (x - mean) / sqrt(var + eps) + beta``. This is what ``nn.BatchNorm1d`` computes.
     """
-    x = _tensor("x", x)
+    x = float_tensor("x", x)
     if x.dim() not in (2, 3):
         raise ValueError(f"x must have shape (N, C) or (N, C, L), got {tuple(x.shape)}")
     channels = x.shape[1]
@@ -67,7 +61,7 @@ def batch_norm(
         ("running_mean", running_mean),
         ("running_var", running_var),
     ]:
-        if _tensor(name, v).shape != (channels,):
+        if float_tensor(name, v).shape != (channels,):
             raise ValueError(f"{name} must have shape ({channels},), one per feature, got {tuple(v.shape)}")
     momentum = _fraction("momentum", momentum, low_open=True)
     if not (isinstance(eps, (int, float)) and eps > 0):
@@ -136,7 +130,7 @@ def dropout(
     training equal to the activation of evaluation. The mask is drawn on the CPU (with
     ``generator`` if given) and moved to ``x``'s device, so it is the same on every machine.
     """
-    x = _tensor("x", x)
+    x = float_tensor("x", x)
     p = _fraction("p", p, low_open=False)
     if not training:
         return x if inverted else x * (1 - p)
@@ -158,7 +152,7 @@ def l2_penalty(parameters: Iterable[torch.Tensor], alpha: float) -> torch.Tensor
     if not params:
         raise ValueError("parameters is empty: nothing to penalise")
     for p in params:
-        _tensor("every parameter", p)
+        float_tensor("every parameter", p)
     return alpha / 2 * sum((p**2).sum() for p in params)
 
 

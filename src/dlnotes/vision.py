@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._checks import positive_int
+
 __all__ = [
     "saliency_map",
     "compose_kernels",
@@ -21,12 +23,6 @@ __all__ = [
     "InceptionBlock",
     "AuxDigitsCNN",
 ]
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 def _images(x: object) -> torch.Tensor:
@@ -150,7 +146,7 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels: int, zero_init: bool = False) -> None:
         super().__init__()
-        channels = _positive_int("channels", channels)
+        channels = positive_int("channels", channels)
         if not isinstance(zero_init, bool):
             raise TypeError(f"zero_init must be a bool, got {type(zero_init).__name__}")
         self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
@@ -187,7 +183,7 @@ class InceptionBlock(nn.Module):
         super().__init__()
         sizes = {"in_channels": in_channels, "c1": c1, "r3": r3, "c3": c3, "r5": r5, "c5": c5, "cp": cp}
         for name, value in sizes.items():
-            _positive_int(name, value)
+            positive_int(name, value)
         self.branch1 = nn.Sequential(nn.Conv2d(in_channels, c1, 1), nn.ReLU())
         self.branch3 = nn.Sequential(
             nn.Conv2d(in_channels, r3, 1), nn.ReLU(), nn.Conv2d(r3, c3, 3, padding=1), nn.ReLU()
@@ -223,8 +219,8 @@ class AuxDigitsCNN(nn.Module):
 
     def __init__(self, c1: int = 8, c2: int = 16, num_classes: int = 10) -> None:
         super().__init__()
-        c1, c2 = _positive_int("c1", c1), _positive_int("c2", c2)
-        num_classes = _positive_int("num_classes", num_classes)
+        c1, c2 = positive_int("c1", c1), positive_int("c2", c2)
+        num_classes = positive_int("num_classes", num_classes)
         self.stage1 = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
         self.stage2 = nn.Sequential(nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(4 * c2, num_classes))
