@@ -16,9 +16,11 @@ in words; this module is the contract in code.
   metadata ``{"dlnotes": {"rtol": 0.1}}`` (and/or ``"atol"``).
 - ``DLNOTES_OUTPUT_CONTRACT=exact|device`` forces a mode whatever the device: for the tests of
   this module (which have no GPU) and for debugging. A real GPU run needs ``DLNOTES_DEVICE`` only.
-- Under pytest-xdist (``make nbval`` runs in parallel) each kernel gets one BLAS / OpenMP thread
-  (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` = 1 unless already set): the
-  variables are set before the workers start, and workers pass them on to the kernels they start.
+- Each kernel gets one BLAS / OpenMP thread (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``,
+  ``OPENBLAS_NUM_THREADS`` = 1 unless already set), serial or under pytest-xdist: the stored outputs
+  are computed with one thread (``tools/execute_notebooks.py``), and a chaotic training run (a
+  large learning rate) can end elsewhere when its sums are split over more threads. The variables
+  are set before the workers start, and workers pass them on to the kernels they start.
 """
 
 from __future__ import annotations
@@ -171,10 +173,8 @@ def pytest_configure(config):
         return
     contract_mode()  # a bad DLNOTES_OUTPUT_CONTRACT is an error before any kernel starts
     os.environ.setdefault(DEVICE_ENV, "cpu")  # unset means the CPU, for the kernels too
-    parallel = getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput")
-    if parallel:
-        for name in THREAD_ENV:
-            os.environ.setdefault(name, "1")
+    for name in THREAD_ENV:
+        os.environ.setdefault(name, "1")
 
 
 def pytest_report_header(config):
