@@ -110,7 +110,9 @@ def _open(browser, base: str, path: str):
 
     context.route("**/*", route)
     page = context.new_page()
-    page.goto(f"{base}/lab/tree/{path}?token={TOKEN}", wait_until="load")
+    # a workspace of its own, reset: Lab would otherwise reopen every notebook of the earlier tests
+    workspace = Path(path).stem
+    page.goto(f"{base}/lab/workspaces/{workspace}/tree/{path}?reset&token={TOKEN}", wait_until="load")
     return context, page, blocked
 
 
