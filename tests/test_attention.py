@@ -115,7 +115,9 @@ def test_scores_against_references():
     pairs = ref(q[:, None, :].expand(3, 5, 6).reshape(-1, 6), k[None].expand(3, 5, 6).reshape(-1, 6))
     torch.testing.assert_close(bil(q, k), pairs.view(3, 5))
     mlp = AttentionScore("mlp", 6, hidden=4)
-    by_hand = torch.stack([torch.stack([mlp.w(torch.tanh(mlp.w_q(qi) + mlp.w_k(kj)))[0] for kj in k]) for qi in q])
+    by_hand = torch.stack(
+        [torch.stack([mlp.w(torch.tanh(mlp.w_q(qi) + mlp.w_k(kj)))[0] for kj in k]) for qi in q]
+    )
     torch.testing.assert_close(mlp(q, k), by_hand)
     assert mlp(q[None], k[None]).shape == (1, 3, 5)
 
