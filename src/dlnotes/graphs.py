@@ -258,8 +258,30 @@ class GCN(nn.Module):
         return x
 
 
+def _check_attention_inputs(wh: object, a: object, adjacency: object) -> None:
+    float_tensor("wh", wh)
+    float_tensor("a", a)
+    _check_adjacency(adjacency)
+    if wh.dim() not in (2, 3) or wh.shape[-2] != len(adjacency):
+        raise ValueError(
+            f"wh must have shape (n, f) or (heads, n, f) with n = {len(adjacency)}, got {tuple(wh.shape)}"
+        )
+    if a.shape != (*wh.shape[:-2], 2 * wh.shape[-1]):
+        raise ValueError(
+            f"a must have shape {(*wh.shape[:-2], 2 * wh.shape[-1])} for wh of shape {tuple(wh.shape)}, "
+            f"got {tuple(a.shape)}"
+        )
+    lonely = torch.nonzero(adjacency.sum(dim=1) == 0).flatten().tolist()
+    if lonely:
+        raise ValueError(f"nodes {lonely[:5]} have no neighbour to attend to; add self-loops (A + I)")
+
+
 def gat_attention(
-    wh: torch.Tensor, a: torch.Tensor, adjacency: torch.Tensor, negative_slope: float = 0.2
+    wh: torch.Tensor,
+    a: torch.Tensor,
+    adjacency: torch.Tensor,
+    negative_slope: float = 0.2,
+    check: bool = True,
 ) -> torch.Tensor:
     """Graph-attention weights ``alpha_ij`` (Velickovic et al. 2018), one row per node.
 
@@ -268,23 +290,11 @@ def gat_attention(
     node ``i`` is ``e_ij = LeakyReLU(a . [W h_i || W h_j])``, which splits into
     ``a[:f] . W h_i + a[f:] . W h_j``; the weights are ``softmax_j e_ij`` over the ``j`` with
     ``a_ij != 0`` only, and exactly 0 elsewhere. Every row must have a neighbour (use ``A + I``).
+    ``check=False`` skips the input checks (``GATLayer`` makes them once per call).
     """
-    float_tensor("wh", wh)
-    float_tensor("a", a)
-    _check_adjacency(adjacency)
-    if wh.dim() not in (2, 3) or wh.shape[-2] != len(adjacency):
-        raise ValueError(
-            f"wh must have shape (n, f) or (heads, n, f) with n = {len(adjacency)}, got {tuple(wh.shape)}"
-        )
+    if check:
+        _check_attention_inputs(wh, a, adjacency)
     f = wh.shape[-1]
-    if a.shape != (*wh.shape[:-2], 2 * f):
-        raise ValueError(
-            f"a must have shape {(*wh.shape[:-2], 2 * f)} for wh of shape {tuple(wh.shape)}, "
-            f"got {tuple(a.shape)}"
-        )
-    lonely = torch.nonzero(adjacency.sum(dim=1) == 0).flatten().tolist()
-    if lonely:
-        raise ValueError(f"nodes {lonely[:5]} have no neighbour to attend to; add self-loops (A + I)")
     own = wh @ a[..., :f, None]  # (..., n, 1): a_1 . W h_i
     other = (wh @ a[..., f:, None]).transpose(-1, -2)  # (..., 1, n): a_2 . W h_j
     scores = F.leaky_relu(own + other, negative_slope)
@@ -327,7 +337,8 @@ class GATLayer(nn.Module):
         _check_adjacency(adjacency)
         _check_features(x, len(adjacency), "x")
         wh = torch.einsum("ni,hio->hno", x, self.weight)
-        alpha = gat_attention(wh, self.att, adjacency, self.negative_slope)
+        _check_attention_inputs(wh, self.att, adjacency)
+        alpha = gat_attention(wh, self.att, adjacency, self.negative_slope, check=False)
         out = alpha @ wh  # (heads, n, out)
         out = out.transpose(0, 1).reshape(len(adjacency), -1) if self.concat else out.mean(dim=0)
         if self.bias is not None:
