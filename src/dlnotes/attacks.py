@@ -146,8 +146,8 @@ def pgd(
 ) -> torch.Tensor:
     """Projected gradient descent in the L-infinity ball: ``steps`` signed steps, each projected.
 
-    Every step moves by ``step_size`` (default ``2.5 * epsilon / steps``, Madry et al. 2018)
-    along the sign of the input gradient (up the true class's cross-entropy, or down the
+    Every step moves by ``step_size`` (default ``2.5 * epsilon / steps``, a common choice: the
+    steps together can cross the ball and come back) along the sign of the input gradient (up the true class's cross-entropy, or down the
     target's when ``targeted``), then ``project_linf`` pulls the result back within ``epsilon``
     of ``x`` and into ``clip``. With ``random_start`` it starts from a uniform random point of
     the ball, drawn from the CPU ``generator``.

@@ -168,6 +168,36 @@ def _check_count(name: str, value: object, allow_zero: bool = False) -> int:
     return value
 
 
+def _check_train_args(
+    generator: object,
+    discriminator: object,
+    real: object,
+    labels: object,
+    counts: dict[str, int],
+    lr: object,
+    loss: str,
+) -> None:
+    if not isinstance(generator, MLPGenerator) or not isinstance(discriminator, MLPDiscriminator):
+        raise TypeError("generator must be an MLPGenerator and discriminator an MLPDiscriminator")
+    float_tensor("real", real)
+    if real.dim() != 2 or real.shape[1] != discriminator.in_dim:
+        raise ValueError(f"real must have shape (N, {discriminator.in_dim}), got {tuple(real.shape)}")
+    if generator.num_classes != discriminator.num_classes:
+        raise ValueError("generator and discriminator must both be unconditional or share num_classes")
+    if generator.num_classes and (not isinstance(labels, torch.Tensor) or labels.shape != (len(real),)):
+        raise ValueError(f"a conditional GAN needs labels: a tensor of {len(real)} classes, one per real row")
+    if not generator.num_classes and labels is not None:
+        raise ValueError("labels given for an unconditional GAN")
+    for name, value in counts.items():
+        _check_count(name, value, allow_zero=name in ("k", "g_steps"))
+    if counts["k"] == 0 and counts["g_steps"] == 0:
+        raise ValueError("k and g_steps cannot both be 0: nothing would be trained")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or not math.isfinite(lr):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if loss not in GENERATOR_LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(GENERATOR_LOSSES)}, got {loss!r}")
+
+
 def train_gan(
     generator: MLPGenerator,
     discriminator: MLPDiscriminator,
@@ -182,18 +212,19 @@ def train_gan(
     seed: int = 0,
     callback: Callable[[int, MLPGenerator], None] | None = None,
 ) -> dict[str, list[float]]:
-    """Train a GAN by alternating updates (Goodfellow et al. 2014, Algorithm 1).
+    """Train a GAN by alternating updates, as in Goodfellow et al. (2014), Algorithm 1.
 
     Each of the ``iterations``:
 
     1. ``k`` discriminator steps: draw ``batch_size`` real rows of ``real`` (with their
        ``labels`` for a conditional GAN) and ``batch_size`` noise vectors, generate fakes
-       (detached: the generator is not updated here), and take one Adam step on
+       without gradients (the generator is not updated here), and take one Adam step on
        ``discriminator_loss``;
     2. ``g_steps`` generator steps: draw fresh noise (and, for a conditional GAN, classes drawn
        from ``labels``), pass the fakes through the *frozen* discriminator (its weights get no
        gradient and are not updated; the gradient flows through it to the generator) and take
-       one Adam step on ``generator_loss(kind=loss)``.
+       one Adam step on ``generator_loss(kind=loss)``. The default, ``"non-saturating"``, is
+       the loss the paper recommends in its text; its Algorithm 1 writes the minimax one.
 
     ``k = 0`` trains the generator alone against a fixed discriminator. Adam uses ``lr`` and
     ``betas = (0.5, 0.999)`` (Radford et al. 2016). Noise, batches and classes come from a CPU
@@ -201,56 +232,33 @@ def train_gan(
     iteration. Returns the losses of the last discriminator and generator step of each
     iteration (``nan`` where none was taken), under ``"d_loss"`` and ``"g_loss"``.
     """
-    if not isinstance(generator, MLPGenerator) or not isinstance(discriminator, MLPDiscriminator):
-        raise TypeError("generator must be an MLPGenerator and discriminator an MLPDiscriminator")
-    float_tensor("real", real)
-    if real.dim() != 2 or real.shape[1] != discriminator.in_dim:
-        raise ValueError(f"real must have shape (N, {discriminator.in_dim}), got {tuple(real.shape)}")
-    conditional = generator.num_classes > 0
-    if conditional != (discriminator.num_classes > 0) or generator.num_classes != discriminator.num_classes:
-        raise ValueError("generator and discriminator must both be unconditional or share num_classes")
-    if conditional and (not isinstance(labels, torch.Tensor) or labels.shape != (len(real),)):
-        raise ValueError(f"a conditional GAN needs labels: a tensor of {len(real)} classes, one per real row")
-    if not conditional and labels is not None:
-        raise ValueError("labels given for an unconditional GAN")
-    for name, value in (("iterations", iterations), ("batch_size", batch_size)):
-        _check_count(name, value)
-    _check_count("k", k, allow_zero=True)
-    _check_count("g_steps", g_steps, allow_zero=True)
-    if k == 0 and g_steps == 0:
-        raise ValueError("k and g_steps cannot both be 0: nothing would be trained")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or not math.isfinite(lr):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if loss not in GENERATOR_LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(GENERATOR_LOSSES)}, got {loss!r}")
-    dev = real.device
-    g = torch.Generator().manual_seed(seed)
+    counts = {"iterations": iterations, "batch_size": batch_size, "k": k, "g_steps": g_steps}
+    _check_train_args(generator, discriminator, real, labels, counts, lr, loss)
+    dev, g = real.device, torch.Generator().manual_seed(seed)
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
-    cpu_labels = labels.cpu() if conditional else None
+    classes = labels.cpu() if generator.num_classes else None
 
-    def noise_and_classes() -> tuple[torch.Tensor, torch.Tensor | None]:
+    def sample(n_rows: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Row indices of real data, noise vectors and (conditional GAN) their classes."""
+        idx = torch.randint(0, n_rows, (batch_size,), generator=g)
         z = torch.randn(batch_size, generator.latent_dim, generator=g).to(dev)
-        if not conditional:
-            return z, None
-        return z, cpu_labels[torch.randint(0, len(real), (batch_size,), generator=g)].to(dev)
+        return idx.to(dev), z, None if classes is None else classes[idx].to(dev)
 
     history: dict[str, list[float]] = {"d_loss": [], "g_loss": []}
-    for it in range(iterations):
+    for it in range(1, iterations + 1):
         d_loss = g_loss = torch.tensor(float("nan"))
         for _ in range(k):
-            idx = torch.randint(0, len(real), (batch_size,), generator=g)
-            c = cpu_labels[idx].to(dev) if conditional else None
-            z = torch.randn(batch_size, generator.latent_dim, generator=g).to(dev)
+            idx, z, c = sample(len(real))
             with torch.no_grad():
                 fake = generator(z, c)
-            d_loss = discriminator_loss(discriminator(real[idx.to(dev)], c), discriminator(fake, c))
+            d_loss = discriminator_loss(discriminator(real[idx], c), discriminator(fake, c))
             opt_d.zero_grad()
             d_loss.backward()
             opt_d.step()
         discriminator.requires_grad_(False)
         for _ in range(g_steps):
-            z, c = noise_and_classes()
+            _, z, c = sample(len(real))
             g_loss = generator_loss(discriminator(generator(z, c), c), kind=loss)
             opt_g.zero_grad()
             g_loss.backward()
@@ -259,7 +267,7 @@ def train_gan(
         history["d_loss"].append(d_loss.item())
         history["g_loss"].append(g_loss.item())
         if callback is not None:
-            callback(it + 1, generator)
+            callback(it, generator)
     return history
 
 
@@ -329,44 +337,49 @@ def draw_gan(ax: object = None, conditional: bool = False) -> object:
     def arrow(x0: float, y0: float, x1: float, y1: float, **kw: object) -> None:
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=dict(arrowstyle="->", lw=1.4, **kw))
 
-    box(0.8, 1.0, "noise z\n~ N(0, I)", "white", 1.3)
-    box(3.0, 1.0, "generator G", "#cfe2f3")
-    box(5.2, 1.0, "fake x̃ = G(z)", "white", 1.5)
-    box(5.2, 3.0, "real x\n(training set)", "white", 1.5)
-    box(7.6, 2.0, "discriminator D", "#f4cccc", 1.8)
-    box(10.0, 2.0, "D(·) = P(real)\nsigmoid of\none logit", "white", 1.7, 1.1)
+    box(0.8, 1.0, "noise $z$\n$\\sim N(0, I)$", "white", 1.3)
+    box(3.0, 1.0, "generator $G$", "#cfe2f3")
+    box(5.2, 1.0, "fake\n$\\tilde{x} = G(z)$", "white", 1.5)
+    box(5.2, 3.0, "real $x$\n(training set)", "white", 1.7)
+    box(7.6, 2.0, "discriminator $\\mathcal{D}$", "#f4cccc", 2.0)
+    box(10.0, 2.0, "$\\mathcal{D}(\\cdot)$ = P(real):\nsigmoid of\none logit", "white", 1.7, 1.1)
     for x0, y0, x1, y1 in [
         (1.45, 1.0, 2.2, 1.0),
         (3.8, 1.0, 4.45, 1.0),
-        (5.95, 1.0, 6.7, 1.8),
-        (5.95, 3.0, 6.7, 2.2),
-        (8.5, 2.0, 9.15, 2.0),
+        (5.95, 1.0, 6.6, 1.8),
+        (6.05, 3.0, 6.6, 2.2),
+        (8.6, 2.0, 9.15, 2.0),
     ]:
         arrow(x0, y0, x1, y1)
     ax.text(
         10.0,
-        0.85,
-        "D's loss: real -> 1, fake -> 0\nG's loss: fake -> 1 (through the\nfrozen D)",
+        1.3,
+        "$\\mathcal{D}$'s loss: real -> 1,\nfake -> 0; $G$'s loss:\nfake -> 1",
         ha="center",
         va="top",
         fontsize=8.5,
     )
-    arrow(9.2, 0.55, 3.0, 0.55, color="tab:red", ls="--")
+    arrow(9.0, 0.15, 3.0, 0.55, color="tab:red", ls="--")
     ax.text(
         6.0,
-        0.3,
-        "gradient of G's loss flows back through D into G",
+        0.05,
+        "gradient of $G$'s loss flows back through the frozen $\\mathcal{D}$ into $G$",
         color="tab:red",
         ha="center",
         va="top",
         fontsize=8.5,
     )
     if conditional:
-        box(3.0, 3.0, "class c\n(one-hot)", "#fff2cc", 1.3)
+        box(3.0, 3.0, "class $c$\n(one-hot)", "#fff2cc", 1.3)
         arrow(3.0, 2.6, 3.0, 1.4, ls="--")
-        arrow(3.65, 3.15, 6.75, 2.35, ls="--")
+        ax.annotate(
+            "",
+            xy=(7.6, 2.4),
+            xytext=(3.0, 3.4),
+            arrowprops=dict(arrowstyle="->", lw=1.4, ls="--", connectionstyle="arc3,rad=-0.35"),
+        )
     ax.set_xlim(0, 11)
-    ax.set_ylim(-0.3, 3.6)
+    ax.set_ylim(-0.5, 4.3 if conditional else 3.6)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
