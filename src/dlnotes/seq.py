@@ -86,10 +86,11 @@ def scale_to_spectral_radius(weight: torch.Tensor, radius: float) -> torch.Tenso
 def state_jacobians(
     weight_hh: torch.Tensor, h0: torch.Tensor, inputs: torch.Tensor, nonlinearity: str = "tanh"
 ) -> torch.Tensor:
-    """The Jacobians ``dh_t/dh_0`` of ``h_t = f(W h_{t-1} + x_t)`` for ``t = 1..T``, shape ``(T, H, H)``.
+    """The Jacobians ``dh_t/dh_0`` of ``h_t = f(U h_{t-1} + x_t)`` for ``t = 1..T``, shape ``(T, H, H)``.
 
-    By the chain rule ``dh_t/dh_0 = D_t W D_{t-1} W ... D_1 W`` with ``D_t = diag(f'(a_t))`` and
-    ``a_t = W h_{t-1} + x_t``; ``f`` is ``"tanh"`` (``f' = 1 - h_t^2``) or ``"linear"`` (``D_t = I``).
+    ``U`` (``weight_hh``) is the recurrent matrix, the book's ``U_h``. By the chain rule
+    ``dh_t/dh_0 = D_t U D_{t-1} U ... D_1 U`` with ``D_t = diag(f'(z_t))`` and
+    ``z_t = U h_{t-1} + x_t``; ``f`` is ``"tanh"`` (``f' = 1 - h_t^2``) or ``"linear"`` (``D_t = I``).
     ``inputs`` holds ``x_1..x_T`` as rows, shape ``(T, H)`` (the input already multiplied by its
     weight matrix, plus the bias).
     """
@@ -166,9 +167,9 @@ def lstm_cell(
     """One LSTM step: ``(h_t, c_t)`` from ``x_t`` ``(B, D)`` and ``state = (h_{t-1}, c_{t-1})`` ``(B, H)``.
 
     ``i = sigma(.)``, ``f = sigma(.)``, ``g = tanh(.)``, ``o = sigma(.)``, each of
-    ``W_i* x + b_i* + W_h* h_{t-1} + b_h*`` (the four blocks of ``weight_ih`` and ``weight_hh``,
-    in that order, as in ``nn.LSTMCell``); then ``c_t = f * c_{t-1} + i * g`` and
-    ``h_t = o * tanh(c_t)``.
+    ``W_* x_t + U_* h_{t-1} + b_*`` (``W_*`` and ``U_*`` are the four blocks of ``weight_ih`` and
+    ``weight_hh``, in that order, as in ``nn.LSTMCell``; ``b_*`` is the sum of its two biases);
+    then ``c_t = f * c_{t-1} + i * g`` and ``h_t = o * tanh(c_t)``.
     """
     if not isinstance(state, (tuple, list)) or len(state) != 2:
         raise TypeError("state must be a pair (h, c) of tensors")
@@ -193,8 +194,8 @@ def gru_cell(
 ) -> torch.Tensor:
     """One GRU step: ``h_t`` from ``x_t`` ``(B, D)`` and ``h_{t-1}`` ``(B, H)``, in ``nn.GRUCell``'s form.
 
-    ``r = sigma(W_ir x + b_ir + W_hr h + b_hr)`` (reset gate), ``u = sigma(W_iu x + b_iu + W_hu h + b_hu)``
-    (update gate, PyTorch's ``z``), ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`` (candidate), and
+    ``r = sigma(W_r x + U_r h + b_r)`` (reset gate), ``u = sigma(W_u x + U_u h + b_u)`` (update
+    gate, PyTorch's ``z``), ``n = tanh(W_n x + b_n + r * (U_n h + b'_n))`` (candidate), and
     ``h_t = (1 - u) * n + u * h_{t-1}``: ``u`` is the share of the old state that is kept.
     """
     from_x, from_h = _cell_args(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates=3)
