@@ -147,10 +147,10 @@ def pgd(
     """Projected gradient descent in the L-infinity ball: ``steps`` signed steps, each projected.
 
     Every step moves by ``step_size`` (default ``2.5 * epsilon / steps``, a common choice: the
-    steps together can cross the ball and come back) along the sign of the input gradient (up the true class's cross-entropy, or down the
-    target's when ``targeted``), then ``project_linf`` pulls the result back within ``epsilon``
-    of ``x`` and into ``clip``. With ``random_start`` it starts from a uniform random point of
-    the ball, drawn from the CPU ``generator``.
+    steps together can cross the ball and come back) along the sign of the input gradient (up the
+    true class's cross-entropy, or down the target's when ``targeted``), then ``project_linf``
+    pulls the result back within ``epsilon`` of ``x`` and into ``clip``. With ``random_start`` it
+    starts from a uniform random point of the ball, drawn from the CPU ``generator``.
     """
     lo_hi = _range(clip)
     x = _inputs(x, lo_hi).detach()
