@@ -34,6 +34,29 @@ def test_image_grid_bad_input():
         plot.image_grid([[1, 2]])
 
 
+def test_image_mosaic_tiles_on_a_shared_scale():
+    images = torch.stack([torch.full((8, 8), 0.25), torch.full((8, 8), 1.0), torch.zeros(8, 8)])
+    fig = plot.image_mosaic(images, ncols=2, title="t", row_labels=["a", "b"])
+    canvas = fig.axes[0].images[0].get_array()
+    assert canvas.shape == (2 * 9 + 1, 2 * 9 + 1)
+    assert canvas[1, 1] == 0.25 and canvas[1, 10] == 1.0 and canvas[10, 1] == 0.0
+    assert canvas[0, 0] == 0.5 and canvas[10, 10] == 0.5  # border and the empty last tile
+    assert fig.axes[0].images[0].get_clim() == (0.0, 1.0)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["a", "b"]
+    assert plot.image_mosaic(images[:, None], ncols=3).axes[0].images[0].get_array().shape == (10, 28)
+
+
+def test_image_mosaic_bad_input():
+    with pytest.raises(ValueError, match="shaped"):
+        plot.image_mosaic(torch.rand(5, 64), ncols=2)
+    with pytest.raises(ValueError, match="row labels"):
+        plot.image_mosaic(torch.rand(5, 8, 8), ncols=2, row_labels=["a"])
+    with pytest.raises(ValueError, match="ncols"):
+        plot.image_mosaic(torch.rand(5, 8, 8), ncols=0)
+    with pytest.raises(TypeError):
+        plot.image_mosaic([[1.0]], ncols=1)
+
+
 def test_training_curves():
     h = History(train_loss=[1.0, 0.5], train_accuracy=[0.5, 0.8], val_loss=[1.1, 0.7],
                 val_accuracy=[0.4, 0.7], best_epoch=1)

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from .train import History
 
 __all__ = [
-    "image_grid", "training_curves", "decision_boundary",
+    "image_grid", "image_mosaic", "training_curves", "decision_boundary",
     "draw_neuron_diagram", "draw_network", "draw_hyperplane",
     "loss_contours", "draw_graph",
 ]
@@ -68,6 +68,47 @@ def image_grid(
         if titles is not None:
             ax.set_title(str(titles[i]), fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+def image_mosaic(
+    images: torch.Tensor | np.ndarray,
+    ncols: int,
+    title: str | None = None,
+    row_labels: Sequence[str] | None = None,
+    scale: float = 0.45,
+    vrange: tuple[float, float] = (0.0, 1.0),
+) -> Figure:
+    """Tile greyscale images ``(N, H, W)`` or ``(N, 1, H, W)`` into one picture on a shared scale.
+
+    Unlike :func:`image_grid`, every tile uses the same grey scale ``vrange`` (so a faint sample
+    looks faint, as generated images must be judged), tiles are separated by grey lines, and each
+    row can be labelled. The last row may be incomplete.
+    """
+    if not isinstance(images, (torch.Tensor, np.ndarray)):
+        raise TypeError(f"images must be a tensor or an array, got {type(images).__name__}")
+    arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    if arr.ndim == 4 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 3 or len(arr) == 0:
+        raise ValueError(f"images must be a non-empty batch shaped (N,H,W) or (N,1,H,W), got {arr.shape}")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    nrows, (h, w) = -(-len(arr) // ncols), arr.shape[1:]
+    if row_labels is not None and len(row_labels) != nrows:
+        raise ValueError(f"got {len(row_labels)} row labels for {nrows} rows")
+    lo, hi = vrange
+    canvas = np.full((nrows * (h + 1) + 1, ncols * (w + 1) + 1), (lo + hi) / 2)
+    for i, img in enumerate(arr):
+        r, c = divmod(i, ncols)
+        canvas[1 + (h + 1) * r : 1 + (h + 1) * r + h, 1 + (w + 1) * c : 1 + (w + 1) * c + w] = img
+    fig, ax = plt.subplots(figsize=(scale * ncols + 0.6, scale * nrows + 0.5))
+    ax.imshow(canvas, cmap="gray", vmin=lo, vmax=hi)
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    ax.set_xticks([])
+    ticks = [1 + h / 2 + (h + 1) * r for r in range(nrows)] if row_labels is not None else []
+    ax.set_yticks(ticks, list(row_labels) if row_labels is not None else [])
     return fig
 
 
