@@ -60,6 +60,22 @@ def test_pair_has_the_same_content(md):
         )
 
 
+ROLE = re.compile(r"\{[\w:-]+\}`([^`]*)`")
+
+
+@pytest.mark.parametrize("md", BOOK_CHAPTERS, ids=lambda p: _stem(p, "book"))
+def test_roles_stay_on_one_line(md):
+    """A role split over two lines, ``{term}`text\n<target>` ``, builds on the site but Jupyter
+    Lab's MyST renderer shows it raw ("greedy search <greedy decoding>")."""
+    text = md.read_text(encoding="utf-8")
+    split = [
+        f"line {text.count(chr(10), 0, m.start()) + 1}: {m.group(0)!r}"
+        for m in ROLE.finditer(text)
+        if "\n" in m.group(1)
+    ]
+    assert not split, f"{md.relative_to(ROOT)}: roles split over lines (Lab shows them raw): {split}"
+
+
 OBJECT_REPR = re.compile(r"<[\w.]+(?: object)? at 0x[0-9a-fA-F]+>|<torch\._C\.Generator")
 
 
