@@ -58,7 +58,8 @@ def penalised_minimum(
       ``w = (H + alpha I)^{-1} H c``.
     - ``penalty="l1"``: ``E + alpha ||w||_1``, minimised by proximal gradient descent (ISTA):
       a gradient step on ``E`` with step ``1 / L`` (``L`` the largest eigenvalue of ``H``), then
-      the soft threshold ``sign(v) max(|v| - alpha / L, 0)``, which sets small entries exactly to 0.
+      the soft threshold ``sign(v) max(|v| - alpha / L, 0)``, which sets small entries exactly to 0;
+      it stops after ``steps`` steps or as soon as a step no longer changes ``w``.
 
     ``hessian`` must be a symmetric positive-definite ``(D, D)`` matrix and ``centre`` (the
     unpenalised minimum ``c``) a ``(D,)`` vector; the computation is in float64.
@@ -82,7 +83,10 @@ def penalised_minimum(
     w = torch.zeros_like(c)
     for _ in range(steps):
         v = w - step * (h @ (w - c))
-        w = torch.sign(v) * torch.clamp(v.abs() - alpha * step, min=0.0)
+        w_next = torch.sign(v) * torch.clamp(v.abs() - alpha * step, min=0.0)
+        if torch.equal(w_next, w):
+            break
+        w = w_next
     return w
 
 
