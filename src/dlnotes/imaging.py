@@ -199,7 +199,14 @@ class RandomShift(nn.Module):
         m = self.max_shift
         offsets = torch.randint(-m, m + 1, (x.shape[0], 2), generator=self.generator)
         self.last_offsets = offsets
-        return torch.stack([shift(img, int(dy), int(dx)) for img, (dy, dx) in zip(x, offsets)])
+        n, _, h, w = x.shape
+        padded = F.pad(x, (m, m, m, m))  # zeros around, so every shifted window fits
+        dy, dx = offsets[:, 0].to(x.device), offsets[:, 1].to(x.device)
+        rows = torch.arange(h, device=x.device)[None] + m - dy[:, None]  # (N, H): source row of each row
+        cols = torch.arange(w, device=x.device)[None] + m - dx[:, None]  # (N, W)
+        batch = torch.arange(n, device=x.device)[:, None, None]
+        out = padded[batch, :, rows[:, :, None], cols[:, None, :]]  # (N, H, W, C)
+        return out.permute(0, 3, 1, 2).contiguous()
 
     def extra_repr(self) -> str:
         return f"max_shift={self.max_shift}"
