@@ -290,10 +290,10 @@ def draw_attention_decoder(ax, weights=(0.1, 0.6, 0.2, 0.1)):
     ax.text(-0.7, 2.3, "softmax\nweights $\\alpha_{ij}$", ha="right", va="center", fontsize=9)
     ax.text(-0.7, 0, "encoder\nstates", ha="right", va="center", fontsize=9)
     cx = xs[-1] + 1.9
-    _box(ax, (cx, 3.9), 1.0, 0.5, "$c_i = \\sum_j \\alpha_{ij} h_j$", "#d5fbd9", 8)
+    _box(ax, (cx, 3.9), 1.3, 0.55, "$c_i = \\sum_j \\alpha_{ij} h_j$", "#d5fbd9", 8)
     _box(ax, (cx + 1.8, 3.9), 0.9, 0.5, "$s_i$", "#fbd5d5")
     _box(ax, (cx + 1.8, 1.15), 0.9, 0.5, "$s_{i-1}$", "#fbd5d5")
-    _arrow(ax, (cx + 0.55, 3.9), (cx + 1.33, 3.9))
+    _arrow(ax, (cx + 0.7, 3.9), (cx + 1.33, 3.9))
     _arrow(ax, (cx + 1.8, 1.42), (cx + 1.8, 3.63))
     ax.plot([cx + 1.33, xs[-1] + 0.45], [1.15, 1.15], color="tab:red", lw=1, ls="--", zorder=1)
     ax.text(cx + 1.8, 0.6, "decoder state\n(the query)", ha="center", va="top", fontsize=8)
@@ -324,7 +324,7 @@ def draw_transformer(ax):
     ]
     import matplotlib.patches as patches
 
-    for x0, stack, label in ((0, enc, "encoder layer, x 6"), (4.2, dec, "decoder layer, x 6")):
+    for x0, stack, label, side in ((0, enc, "encoder layer, x 6", -1), (4.2, dec, "decoder layer, x 6", 1)):
         top = 0.9 + 0.75 * len(stack)
         ax.add_patch(
             patches.FancyBboxPatch(
@@ -336,7 +336,9 @@ def draw_transformer(ax):
                 edgecolor="grey",
             )
         )
-        ax.text(x0, top + 0.25, label, ha="center", fontsize=9)
+        ax.text(
+            x0 + side * 1.55, (0.45 + top + 0.1) / 2, label, ha="center", va="center", rotation=90, fontsize=9
+        )
         for k, (text, color) in enumerate(stack):
             y = 0.9 + 0.75 * k
             _box(ax, (x0, y), 2.2, 0.5 if "\n" not in text else 0.6, text, color, 8)
@@ -347,10 +349,10 @@ def draw_transformer(ax):
     ax.text(4.2, -0.45, "target embeddings (shifted)\n+ positions", ha="center", va="top", fontsize=8)
     _arrow(ax, (1.12, 0.9 + 0.75 * 3), (3.08, 0.9 + 0.75 * 2), "tab:red", 1.6)
     ax.text(2.1, 2.9, "keys, values", ha="center", fontsize=8, color="tab:red", rotation=-20)
-    _arrow(ax, (4.2, 0.9 + 0.75 * 5 + 0.3), (4.2, 5.6))
-    _box(ax, (4.2, 5.9), 2.2, 0.5, "linear + softmax", "#d5fbd9", 8)
-    ax.set_xlim(-1.8, 6.2)
-    ax.set_ylim(-1.3, 6.5)
+    _arrow(ax, (4.2, 0.9 + 0.75 * 5 + 0.3), (4.2, 6.35))
+    _box(ax, (4.2, 6.6), 2.2, 0.5, "linear + softmax", "#d5fbd9", 8)
+    ax.set_xlim(-2.0, 6.4)
+    ax.set_ylim(-1.3, 7.1)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
