@@ -12,6 +12,12 @@ def positive_int(name: str, value: object) -> int:
     return value
 
 
+def positive_ints(**values: object) -> None:
+    """Check every keyword argument with ``positive_int``: ``positive_ints(vocab_size=v, hidden_size=h)``."""
+    for name, value in values.items():
+        positive_int(name, value)
+
+
 def float_tensor(name: str, x: object) -> torch.Tensor:
     """``x`` if it is a floating-point tensor, else ``TypeError`` naming ``name`` and what it got."""
     if not isinstance(x, torch.Tensor):

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ._checks import positive_int
+from ._checks import positive_int, positive_ints
 
 __all__ = [
     "POSITIVE",
@@ -248,12 +248,7 @@ class SentimentRNN(nn.Module):
 
     def __init__(self, vocab_size: int, embed_dim: int, hidden_size: int, bidirectional: bool = False):
         super().__init__()
-        for name, value in (
-            ("vocab_size", vocab_size),
-            ("embed_dim", embed_dim),
-            ("hidden_size", hidden_size),
-        ):
-            positive_int(name, value)
+        positive_ints(vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size)
         if not isinstance(bidirectional, bool):
             raise TypeError(f"bidirectional must be a bool, got {type(bidirectional).__name__}")
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import float_tensor, positive_int
+from ._checks import float_tensor, positive_int, positive_ints
 
 __all__ = [
     "PAD",
@@ -333,12 +333,7 @@ class Seq2Seq(nn.Module):
 
     def __init__(self, vocab_size: int, embed_dim: int = 16, hidden_size: int = 64):
         super().__init__()
-        for name, value in (
-            ("vocab_size", vocab_size),
-            ("embed_dim", embed_dim),
-            ("hidden_size", hidden_size),
-        ):
-            positive_int(name, value)
+        positive_ints(vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size)
         self.src_embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
         self.tgt_embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
         self.encoder = nn.GRU(embed_dim, hidden_size, batch_first=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import float_tensor, positive_int
+from ._checks import float_tensor, positive_int, positive_ints
 from .seq import BOS, PAD
 
 __all__ = [
@@ -175,12 +175,7 @@ class AttentionSeq2Seq(nn.Module):
 
     def __init__(self, vocab_size: int, embed_dim: int = 16, hidden_size: int = 32, attention: bool = True):
         super().__init__()
-        for name, value in (
-            ("vocab_size", vocab_size),
-            ("embed_dim", embed_dim),
-            ("hidden_size", hidden_size),
-        ):
-            positive_int(name, value)
+        positive_ints(vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size)
         if hidden_size % 2:
             raise ValueError(f"hidden_size must be even (half of it runs each way), got {hidden_size}")
         if not isinstance(attention, bool):
