@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ._checks import float_tensor, positive_int, positive_ints
-from .seq import BOS, PAD
+from .seq import BOS, PAD, _arrow
 
 __all__ = [
     "attention_context",
@@ -255,15 +255,6 @@ def _box(ax, xy, w, h, text, color, fontsize=9):
         )
     )
     ax.text(*xy, text, ha="center", va="center", fontsize=fontsize, zorder=4)
-
-
-def _arrow(ax, start, end, color="black", lw=1.2):
-    ax.annotate(
-        "",
-        xy=end,
-        xytext=start,
-        arrowprops={"arrowstyle": "-|>", "color": color, "lw": lw, "shrinkA": 0, "shrinkB": 0},
-    )
 
 
 def draw_attention_decoder(ax, weights=(0.1, 0.6, 0.2, 0.1)):
