@@ -416,6 +416,25 @@ def test_the_server_script_does_not_import_torch():
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
 
 
+def test_the_server_stops_when_its_parent_dies(artefacts, tmp_path):
+    path = tmp_path / "endpoint.json"
+    path.write_text(json.dumps(_config(artefacts, {"a": 1.0}).to_dict()))
+    command = deploy.Endpoint(path)._command()
+    parent = (
+        "import json, os, subprocess, sys; "
+        "p = subprocess.Popen(json.loads(sys.argv[1]), stdout=subprocess.PIPE, text=True); "
+        "print(p.pid, p.stdout.readline().split()[-1], flush=True); os._exit(0)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", parent, json.dumps(command)], capture_output=True, text=True, timeout=60
+    )
+    pid, url = out.stdout.split()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not _port_refuses(url):
+        time.sleep(0.1)
+    assert _port_refuses(url), f"the orphaned server {pid} still answers"
+
+
 def test_endpoint_that_cannot_start_says_why(tmp_path):
     path = tmp_path / "endpoint.json"
     path.write_text(json.dumps({"name": "x", "variants": [{"name": "a", "artifact": "nope", "weight": 1}]}))

@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,6 +257,17 @@ def latency_burst(url: str, rows: object, n_requests: int, concurrency: int = 8)
         return list(pool.map(send, bodies))
 
 
+def _stop(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL: the process is gone afterwards."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Endpoint:
     """A model server in its own process: ``with Endpoint(config_path) as ep: invoke(ep.url, rows)``.
 
@@ -264,7 +276,8 @@ class Endpoint:
     200. Leaving (also on an error) asks the process to stop (SIGTERM), waits for it, and kills it
     only if it does not stop within ``stop_timeout`` seconds, so no process is left behind.
     ``shutdown()`` stops it through ``POST /admin/shutdown`` and returns its exit code. The
-    server's log (stderr) is kept in
+    process also stops when this object is garbage-collected or Python exits, and (it watches
+    its parent) when the process that started it dies. The server's log (stderr) is kept in
     ``log`` (a string) after it stops.
     """
 
@@ -298,6 +311,7 @@ class Endpoint:
             str(self.config_path),
             "--port",
             "0",
+            "--exit-with-parent",
         ]
         if self.max_body_bytes is not None:
             cmd += ["--max-body-bytes", str(self.max_body_bytes)]
@@ -316,6 +330,7 @@ class Endpoint:
             text=True,
             env=env,
         )
+        self._finalizer = weakref.finalize(self, _stop, self.proc, self.stop_timeout)
         try:
             self.url = self._read_url()
             self._wait_for_ping()
@@ -362,13 +377,7 @@ class Endpoint:
         """Stop the process if it still runs (SIGTERM, then SIGKILL after ``stop_timeout``); its exit code."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _stop(self.proc, self.stop_timeout)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         if self._log_file is not None:

@@ -31,6 +31,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import random
 import signal
 import sys
@@ -652,6 +653,14 @@ def make_server(
     return _Server((host, port), Router(config), max_body_bytes, quiet)
 
 
+def _watch_parent(server: _Server, parent: int) -> None:
+    """Stop ``server`` once the process that started it is gone (it gets a new parent then)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    sys.stderr.write("the parent process is gone: stopping\n")
+    server.stop_soon()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run an endpoint until ``/admin/shutdown``, SIGTERM or SIGINT; return the exit code 0."""
     parser = argparse.ArgumentParser(prog="python -m dlnotes.serve", description=__doc__.splitlines()[0])
@@ -660,6 +669,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0: let the operating system choose")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     parser.add_argument("--log-requests", action="store_true", help="log every request to stderr")
+    parser.add_argument("--exit-with-parent", action="store_true", help="stop when the parent process dies")
     args = parser.parse_args(argv)
     server = make_server(
         EndpointConfig.from_file(args.config),
@@ -670,6 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.stop_soon())
+    if args.exit_with_parent:
+        threading.Thread(target=_watch_parent, args=(server, os.getppid()), daemon=True).start()
     host, port = server.server_address[:2]
     print(f"listening on http://{host}:{port}", flush=True)
     started = time.monotonic()
