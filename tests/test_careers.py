@@ -121,3 +121,26 @@ def test_bad_types():
         careers.search("ml", "Machine Learning Engineer")
     with pytest.raises(TypeError, match="tree from parse"):
         careers.matches((), "ml")
+
+
+def test_draw_query_nodes_and_errors():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = careers.draw_query("machine OR deep AND NOT research", careers.JOB_TITLES)
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert [s for s in labels if s in ("OR", "AND", "NOT", "machine", "deep", "research")] == [
+        "machine",
+        "deep",
+        "research",
+        "NOT",
+        "AND",
+        "OR",
+    ]
+    assert sum(s.startswith("\u2713") for s in labels) == len(
+        careers.search("machine OR deep AND NOT research", careers.JOB_TITLES)
+    )
+    bad = careers.draw_query("(machine", careers.JOB_TITLES)
+    assert "unclosed parenthesis" in bad.axes[0].texts[0].get_text()
+    with pytest.raises(TypeError, match="sequence of strings"):
+        careers.draw_query("ml", "Data Scientist")

@@ -23,9 +23,9 @@ Lower-case ``and`` / ``or`` / ``not`` are ordinary words, as on LinkedIn.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-__all__ = ["JOB_TITLES", "words", "parse", "to_string", "matches", "search"]
+__all__ = ["JOB_TITLES", "words", "parse", "to_string", "matches", "search", "draw_query"]
 
 JOB_TITLES = (
     "Machine Learning Engineer",
@@ -221,3 +221,65 @@ def search(query: str, texts: Iterable[str]) -> list[str]:
         raise TypeError("texts must be an iterable of strings, not a single string")
     tree = parse(query)
     return [t for t in texts if matches(tree, t)]
+
+
+def _layout(tree: tuple, depth: int, leaves: list[float], nodes: list, edges: list) -> float:
+    """Place a tree: leaves left to right, a parent above the mean of its children."""
+    kind = tree[0]
+    if kind in ("term", "phrase"):
+        label = tree[1] if kind == "term" else '"' + " ".join(tree[1]) + '"'
+        width = max(1.0, 0.13 * len(label) + 0.2)
+        x = leaves[0] + width / 2
+        leaves[0] += width
+    else:
+        xs = [_layout(child, depth + 1, leaves, nodes, edges) for child in tree[1:]]
+        x = sum(xs) / len(xs)
+        edges.extend(((x, -depth), (cx, -depth - 1)) for cx in xs)
+        label = kind.upper()
+    nodes.append((x, -depth, label, kind in ("term", "phrase")))
+    return x
+
+
+def draw_query(query: str, texts: Sequence[str], ax=None):
+    """Draw the parse tree of ``query`` and the ``texts`` it matches (bold, green tick) or not.
+
+    Returns the matplotlib ``Figure``. A malformed query draws the ``ValueError`` message instead,
+    so an explorer with a text box keeps working while a query is being typed.
+    """
+    import matplotlib.pyplot as plt
+
+    if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        raise TypeError("texts must be a sequence of strings")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 2.8))
+    ax.set_axis_off()
+    try:
+        tree = parse(query)
+    except ValueError as error:
+        ax.text(0.5, 0.5, f"{query}\n{error}", ha="center", va="center", wrap=True, color="C3")
+        return ax.figure
+    nodes, edges = [], []
+    leaves = [0.0]
+    _layout(tree, 0, leaves, nodes, edges)
+    width = leaves[0]
+    depth = -min(y for _, y, *_ in nodes)
+    for (x0, y0), (x1, y1) in edges:
+        ax.plot([x0, x1], [y0, y1], color="0.6", lw=1, zorder=1)
+    for x, y, label, leaf in nodes:
+        style = dict(boxstyle="round", fc="white" if leaf else "C0", ec="C0")
+        ax.text(x, y, label, ha="center", va="center", color="k" if leaf else "white", bbox=style)
+    for i, text in enumerate(texts):
+        hit = matches(tree, text)
+        ax.text(
+            width + 0.2,
+            -i * (depth + 0.5) / max(len(texts) - 1, 1),
+            ("\u2713 " if hit else "\u2717 ") + text,
+            va="center",
+            fontsize=9,
+            color="C2" if hit else "0.55",
+            fontweight="bold" if hit else "normal",
+        )
+    ax.set_xlim(-0.2, width + 4.0)
+    ax.set_ylim(-depth - 0.6, 0.6)
+    ax.set_title(to_string(tree), fontsize=10)
+    return ax.figure
