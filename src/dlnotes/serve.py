@@ -465,6 +465,9 @@ def format_predictions(predictions: list[float], accept: str) -> tuple[bytes, st
 class _Server(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
+    # the listen backlog: socketserver's default of 5 drops connection attempts beyond it under a
+    # burst, and the client's retry after about a second shows up as a one-second latency
+    request_queue_size = 128
 
     def __init__(self, address, router: Router, max_body_bytes: int, quiet: bool):
         super().__init__(address, _Handler)
