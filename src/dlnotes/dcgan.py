@@ -220,14 +220,14 @@ def train_dcgan(
 def _maps(ax: object, x: float, y: float, channels: int, size: int, colour: str, label: str) -> None:
     import matplotlib.pyplot as plt
 
-    side = 0.28 * size
+    side = 0.2 * size
     for k in range(min(channels, 4) - 1, -1, -1):
         ax.add_patch(
             plt.Rectangle(
-                (x + 0.12 * k - side / 2, y + 0.12 * k - side / 2), side, side, fc=colour, ec="black", lw=0.8
+                (x + 0.1 * k - side / 2, y + 0.1 * k - side / 2), side, side, fc=colour, ec="black", lw=0.8
             )
         )
-    ax.text(x, y - side / 2 - 0.25, label, ha="center", va="top", fontsize=8.5)
+    ax.text(x, y - 0.95, label, ha="center", va="top", fontsize=8.5)
 
 
 def draw_dcgan(ax: object = None) -> object:
@@ -248,35 +248,37 @@ def draw_dcgan(ax: object = None) -> object:
         ax.annotate("", xy=(x1, y), xytext=(x0, y), arrowprops=dict(arrowstyle="->", lw=1.3))
         ax.text((x0 + x1) / 2, y + 0.2, text, ha="center", va="bottom", fontsize=8)
 
-    gy, dy = 3.6, 0.9
-    ax.text(0.0, gy + 1.55, "generator G", fontsize=11, weight="bold")
-    ax.add_patch(plt.Rectangle((0.2, gy - 0.6), 0.25, 1.2, fc="white", ec="black"))
-    ax.text(0.33, gy - 0.8, "z: 16", ha="center", va="top", fontsize=8.5)
+    gy, dy = 3.9, 0.9
+    image = "0.85"
+    ax.text(0.0, gy + 1.3, "generator G", fontsize=11, weight="bold")
+    ax.add_patch(plt.Rectangle((0.45, gy - 0.6), 0.2, 1.2, fc="white", ec="black"))
+    ax.text(0.55, gy - 0.95, "z: 16", ha="center", va="top", fontsize=8.5)
     _maps(ax, 3.0, gy, 32, 2, "#cfe2f3", "32 x 2 x 2")
     _maps(ax, 6.0, gy, 16, 4, "#cfe2f3", "16 x 4 x 4")
-    _maps(ax, 9.2, gy, 1, 8, "white", "1 x 8 x 8\nin [-1, 1]")
-    arrow(0.55, 2.4, gy, "Linear, reshape,\nBN, ReLU")
-    arrow(3.7, 5.1, gy, "ConvT 4/2/1,\nBN, ReLU")
-    arrow(6.9, 7.9, gy, "ConvT 4/2/1,\ntanh")
+    _maps(ax, 9.2, gy, 1, 8, image, "1 x 8 x 8, in [-1, 1]")
+    arrow(0.8, 2.6, gy, "Linear, reshape,\nBN, ReLU")
+    arrow(3.6, 5.4, gy, "ConvT 4/2/1,\nBN, ReLU")
+    arrow(6.7, 8.3, gy, "ConvT 4/2/1,\ntanh")
 
-    ax.text(0.0, dy + 1.55, "discriminator D", fontsize=11, weight="bold")
-    _maps(ax, 0.9, dy, 1, 8, "white", "1 x 8 x 8")
+    ax.text(0.0, dy + 1.3, "discriminator D", fontsize=11, weight="bold")
+    _maps(ax, 1.0, dy, 1, 8, image, "1 x 8 x 8")
     _maps(ax, 4.0, dy, 16, 4, "#f4cccc", "16 x 4 x 4")
     _maps(ax, 7.0, dy, 32, 2, "#f4cccc", "32 x 2 x 2")
     ax.add_patch(plt.Rectangle((9.45, dy - 0.15), 0.3, 0.3, fc="white", ec="black"))
-    ax.text(9.6, dy - 0.35, "1 logit", ha="center", va="top", fontsize=8.5)
-    arrow(2.1, 3.2, dy, "Conv 4/2/1,\nleaky ReLU")
-    arrow(4.9, 6.5, dy, "Conv 4/2/1,\nBN, leaky ReLU")
+    ax.text(9.6, dy - 0.95, "1 logit", ha="center", va="top", fontsize=8.5)
+    arrow(1.9, 3.5, dy, "Conv 4/2/1,\nleaky ReLU")
+    arrow(4.7, 6.7, dy, "Conv 4/2/1,\nBN, leaky ReLU")
     arrow(7.6, 9.35, dy, "flatten,\nLinear")
     ax.text(
         5.0,
-        -0.55,
+        -0.7,
         "ConvT / Conv 4/2/1: kernel 4, stride 2, padding 1; BN: batch normalisation",
         ha="center",
+        va="top",
         fontsize=8.5,
     )
     ax.set_xlim(-0.2, 10.4)
-    ax.set_ylim(-0.8, 5.4)
+    ax.set_ylim(-1.2, 5.4)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
