@@ -15,10 +15,12 @@ from dlnotes.tuning import (
     JOB_NAME_MAX,
     IntRange,
     best_so_far,
+    expected_improvement,
     grid_values,
     load_artefact,
     make_sampler,
     save_artefact,
+    space_from_ranges,
     suggest,
     trial_log,
     validate_job_name,
@@ -82,6 +84,9 @@ def test_grid_values_are_geomspace_and_linspace():
     np.testing.assert_allclose(grid_values({"p": Uniform(0.0, 0.5)}, 3)["p"], np.linspace(0, 0.5, 3))
     with pytest.raises(ValueError, match="n must be an int >= 2"):
         grid_values(SPACE, 1)
+    assert [len(v) for v in grid_values(SPACE, {"lr": 4, "width": 3}).values()] == [4, 3, 2]
+    with pytest.raises(ValueError, match="no number of grid values for 'width'"):
+        grid_values(SPACE, {"lr": 4})
 
 
 def test_grid_sampler_visits_the_whole_grid_once():
@@ -186,3 +191,58 @@ def test_trial_log_writes_its_own_file_and_closes_it(tmp_path):
     with pytest.raises(ValueError, match="name"):
         with trial_log(tmp_path / "c.log", ""):
             pass
+
+
+def test_expected_improvement_against_numerical_integration():
+    from scipy import integrate, stats
+
+    mean = torch.tensor([0.3, 0.26, 0.1, 0.25], dtype=torch.float64)
+    std = torch.tensor([0.1, 0.001, 0.05, 0.2], dtype=torch.float64)
+    ours = expected_improvement(mean, std, 0.25)
+    for m, s, e in zip(mean.tolist(), std.tolist(), ours.tolist()):
+        ref, _ = integrate.quad(
+            lambda f, m=m, s=s: max(0.25 - f, 0.0) * stats.norm.pdf(f, m, s),
+            m - 12 * s,
+            m + 12 * s,
+            points=[0.25],
+        )
+        assert abs(e - ref) < 1e-9
+    with pytest.raises(ValueError, match="std must be > 0"):
+        expected_improvement(mean, torch.zeros_like(std), 0.25)
+    with pytest.raises(ValueError, match="same shape"):
+        expected_improvement(mean, std[:2], 0.25)
+    with pytest.raises(TypeError, match="tensors"):
+        expected_improvement([0.1], std, 0.25)
+    with pytest.raises(TypeError, match="best"):
+        expected_improvement(mean, std, float("nan"))
+
+
+def test_space_from_sagemaker_ranges():
+    ranges = {
+        "ContinuousParameterRanges": [
+            {"Name": "lr", "MinValue": "0.0001", "MaxValue": "1", "ScalingType": "Logarithmic"}
+        ],
+        "IntegerParameterRanges": [
+            {"Name": "width", "MinValue": "2", "MaxValue": "256", "ScalingType": "Logarithmic"}
+        ],
+        "CategoricalParameterRanges": [{"Name": "act", "Values": ["relu", "tanh"]}],
+    }
+    assert space_from_ranges(ranges) == SPACE
+    with pytest.raises(ValueError, match="keys among"):
+        space_from_ranges({"Ranges": []})
+    with pytest.raises(ValueError, match="ScalingType"):
+        space_from_ranges(
+            {
+                "IntegerParameterRanges": [
+                    {"Name": "w", "MinValue": "1", "MaxValue": "2", "ScalingType": "Auto"}
+                ]
+            }
+        )
+    with pytest.raises(ValueError, match="numbers as strings"):
+        space_from_ranges(
+            {"ContinuousParameterRanges": [{"Name": "lr", "MinValue": "small", "MaxValue": "1"}]}
+        )
+    with pytest.raises(ValueError, match="two ranges"):
+        space_from_ranges(
+            {"ContinuousParameterRanges": [{"Name": "lr", "MinValue": "0", "MaxValue": "1"}] * 2}
+        )

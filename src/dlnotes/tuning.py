@@ -3,9 +3,11 @@
 - ``validate_job_name``: SageMaker's rule for a tuning job's name (1 to 32 characters);
 - ``IntRange``: an integer range (SageMaker's ``IntegerParameterRange``); continuous ranges are
   ``dlnotes.hparams.Uniform`` and categorical ones plain lists;
+- ``space_from_ranges``: the ``ParameterRanges`` of a SageMaker tuning job as such a space;
 - ``suggest``: draw one setting of a search space from an Optuna trial;
 - ``grid_values`` and ``make_sampler``: the four strategies (grid, random, TPE and Gaussian-process
   Bayesian optimisation) as Optuna samplers;
+- ``expected_improvement``: the acquisition function of Gaussian-process Bayesian optimisation;
 - ``best_so_far``: the running best of a sequence of trial values;
 - ``save_artefact`` / ``load_artefact``: a trial's ``model.tar.gz`` (weights plus a JSON record of
   its hyperparameters and metric), like the artefact of a SageMaker training job;
@@ -35,10 +37,12 @@ __all__ = [
     "STRATEGIES",
     "IntRange",
     "best_so_far",
+    "expected_improvement",
     "grid_values",
     "load_artefact",
     "make_sampler",
     "save_artefact",
+    "space_from_ranges",
     "suggest",
     "trial_log",
     "validate_job_name",
@@ -100,6 +104,47 @@ def _check_space(space: Mapping[str, object]) -> None:
             raise TypeError(f"{name!r} must be a Uniform, an IntRange or a non-empty list of values")
 
 
+_SCALES = {"Linear": False, "Logarithmic": True}
+
+
+def space_from_ranges(ranges: Mapping[str, object]) -> dict[str, object]:
+    """The search space of SageMaker ``ParameterRanges``: ``ContinuousParameterRanges`` become
+    ``Uniform``, ``IntegerParameterRanges`` ``IntRange`` and ``CategoricalParameterRanges`` lists.
+
+    Values are strings, as in the API (``"MinValue": "0.0001"``); ``ScalingType`` is ``"Linear"``
+    or ``"Logarithmic"`` (SageMaker's ``"Auto"`` and ``"ReverseLogarithmic"`` are not supported).
+    """
+    kinds = {"ContinuousParameterRanges", "IntegerParameterRanges", "CategoricalParameterRanges"}
+    if not isinstance(ranges, Mapping) or not ranges or not set(ranges) <= kinds:
+        raise ValueError(f"ranges must be a non-empty dict with keys among {sorted(kinds)}, got {ranges!r}")
+    space: dict[str, object] = {}
+    for kind, entries in ranges.items():
+        if not isinstance(entries, Sequence) or isinstance(entries, (str, bytes)):
+            raise TypeError(f"{kind} must be a list of ranges")
+        for entry in entries:
+            if not isinstance(entry, Mapping) or "Name" not in entry:
+                raise ValueError(f"every range in {kind} needs a Name, got {entry!r}")
+            name = entry["Name"]
+            if name in space:
+                raise ValueError(f"hyperparameter {name!r} has two ranges")
+            if kind == "CategoricalParameterRanges":
+                space[name] = list(entry["Values"])
+                continue
+            scale = entry.get("ScalingType", "Linear")
+            if scale not in _SCALES:
+                raise ValueError(f"{name!r}: ScalingType must be Linear or Logarithmic here, got {scale!r}")
+            convert = float if kind == "ContinuousParameterRanges" else int
+            try:
+                low, high = convert(entry["MinValue"]), convert(entry["MaxValue"])
+            except (KeyError, ValueError) as error:
+                raise ValueError(
+                    f"{name!r}: MinValue and MaxValue must be numbers as strings ({error})"
+                ) from None
+            cls = Uniform if kind == "ContinuousParameterRanges" else IntRange
+            space[name] = cls(low, high, log=_SCALES[scale])
+    return space
+
+
 def suggest(trial: optuna.trial.BaseTrial, space: Mapping[str, object]) -> dict[str, object]:
     """One setting of ``space`` drawn by ``trial``: ``suggest_float`` for a ``Uniform``,
     ``suggest_int`` for an ``IntRange`` and ``suggest_categorical`` for a list."""
@@ -117,20 +162,29 @@ def suggest(trial: optuna.trial.BaseTrial, space: Mapping[str, object]) -> dict[
     return point
 
 
-def grid_values(space: Mapping[str, object], n: int) -> dict[str, list[object]]:
+def grid_values(space: Mapping[str, object], n: int | Mapping[str, int]) -> dict[str, list[object]]:
     """``n`` evenly spaced values of every range (geometrically spaced on a log scale; integers
-    rounded, duplicates dropped), and every entry of a list: the axes of a grid search."""
+    rounded, duplicates dropped), and every entry of a list: the axes of a grid search. ``n`` may
+    be a dict giving the number of values of each range."""
     _check_space(space)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an int >= 2 (a grid needs both ends of a range), got {n!r}")
+    counts = dict(n) if isinstance(n, Mapping) else {name: n for name in space}
+    for name, values in space.items():
+        if isinstance(values, (Uniform, IntRange)):
+            if name not in counts:
+                raise ValueError(f"n gives no number of grid values for {name!r}")
+            k = counts[name]
+            if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+                raise ValueError(
+                    f"n must be an int >= 2 (a grid needs both ends of a range), got {k!r} for {name!r}"
+                )
     grid: dict[str, list[object]] = {}
     for name, values in space.items():
         if isinstance(values, (Uniform, IntRange)):
-            lo, hi = float(values.low), float(values.high)
+            lo, hi, k = float(values.low), float(values.high), counts[name]
             if values.log:
-                points = torch.logspace(math.log10(lo), math.log10(hi), n, dtype=torch.float64)
+                points = torch.logspace(math.log10(lo), math.log10(hi), k, dtype=torch.float64)
             else:
-                points = torch.linspace(lo, hi, n, dtype=torch.float64)
+                points = torch.linspace(lo, hi, k, dtype=torch.float64)
             points = points.clamp(lo, hi).tolist()
             points[0], points[-1] = values.low, values.high
             if isinstance(values, IntRange):
@@ -147,7 +201,7 @@ def make_sampler(
     strategy: str,
     seed: int,
     space: Mapping[str, object] | None = None,
-    n_grid: int | None = None,
+    n_grid: int | Mapping[str, int] | None = None,
     n_startup_trials: int = 10,
 ) -> optuna.samplers.BaseSampler:
     """The Optuna sampler of a tuning ``strategy``, seeded with ``seed``.
@@ -174,6 +228,23 @@ def make_sampler(
     if strategy == "TPE":
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup_trials)
     return optuna.samplers.GPSampler(seed=seed, n_startup_trials=n_startup_trials)
+
+
+def expected_improvement(mean: torch.Tensor, std: torch.Tensor, best: float) -> torch.Tensor:
+    """Expected improvement below ``best`` (minimisation) of a Gaussian prediction
+    ``N(mean, std^2)``: ``E[max(best - f, 0)] = (best - mean) Phi(z) + std phi(z)``,
+    ``z = (best - mean) / std``, with ``Phi`` and ``phi`` the standard normal cdf and pdf."""
+    if not isinstance(mean, torch.Tensor) or not isinstance(std, torch.Tensor):
+        raise TypeError("mean and std must be tensors")
+    if mean.shape != std.shape:
+        raise ValueError(f"mean and std need the same shape, got {tuple(mean.shape)} and {tuple(std.shape)}")
+    if bool((std <= 0).any()):
+        raise ValueError("std must be > 0 everywhere")
+    if isinstance(best, bool) or not isinstance(best, (int, float)) or not math.isfinite(best):
+        raise TypeError(f"best must be a finite number, got {best!r}")
+    normal = torch.distributions.Normal(torch.zeros_like(mean), torch.ones_like(mean))
+    z = (best - mean) / std
+    return (best - mean) * normal.cdf(z) + std * normal.log_prob(z).exp()
 
 
 def best_so_far(values: Sequence[float], minimize: bool = True) -> list[float]:
