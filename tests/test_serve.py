@@ -1,18 +1,25 @@
 """The model server (dlnotes.serve) and its client (dlnotes.deploy): artefacts, routes, errors, routing.
 
-Most tests run the server in a thread of the test process; one starts it as its own process
-through ``deploy.Endpoint``. Every server is stopped in a ``finally`` or a context manager.
+Most tests run the server in a thread of the test process (one server shared by the module, so
+checks on ``/stats`` compare counts before and after); a few start it as its own process through
+``deploy.Endpoint`` (one process shared by the tests that only call it). Every server and process
+is stopped in a ``finally``, a fixture's teardown or a context manager.
 """
 
+import hashlib
 import http.client
 import io
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
 import tarfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 
 import numpy as np
@@ -72,10 +79,46 @@ class _Running:
         self.thread.join(5)
 
 
-@pytest.fixture
+MAX_BODY = 200_000
+
+
+@pytest.fixture(scope="module")
 def url(artefacts):
-    with _Running(_config(artefacts, {"a": 1.0}), max_body_bytes=2000) as u:
+    with _Running(_config(artefacts, {"a": 1.0}), max_body_bytes=MAX_BODY) as u:
         yield u
+
+
+def _status_count(url, status):
+    return deploy.request(url + "/stats").json()["status"].get(str(status), 0)
+
+
+def _host_port(url):
+    host, port = url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def _raw(url, data, close_write=True, timeout=10):
+    """Send raw bytes on one connection; return (status, headers text, body) of the answer."""
+    with socket.create_connection(_host_port(url), timeout=timeout) as conn:
+        conn.sendall(data)
+        if close_write:
+            conn.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    if not received.startswith(b"HTTP/"):  # an HTTP/0.9 answer: the body alone
+        return None, "", received
+    head, _, body = received.partition(b"\r\n\r\n")
+    return int(head.split()[1]), head.decode("latin-1"), body
+
+
+def _write_artifact(path, weights, config_bytes):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, payload in [("model.npz", weights), ("config.json", config_bytes)]:
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    return path
 
 
 ROWS = np.random.default_rng(0).normal(size=(7, N_FEATURES)).round(3).tolist()
@@ -122,14 +165,52 @@ def test_tampered_artifact_is_refused(artefacts, tmp_path):
         config = json.loads(tar.extractfile("config.json").read())
         weights = tar.extractfile("model.npz").read()
     config["sha256"] = "0" * 64
-    bad = tmp_path / "bad.tar.gz"
-    with tarfile.open(bad, "w:gz") as tar:
-        for name, payload in [("model.npz", weights), ("config.json", json.dumps(config).encode())]:
-            info = tarfile.TarInfo(name)
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
+    bad = _write_artifact(tmp_path / "bad.tar.gz", weights, json.dumps(config).encode())
     with pytest.raises(ValueError, match="SHA-256"):
         serve.load_artifact(bad)
+
+
+def test_artifact_with_a_valid_hash_but_a_bad_config_is_refused(artefacts, tmp_path, url):
+    with tarfile.open(artefacts["a"]) as tar:
+        config = json.loads(tar.extractfile("config.json").read())
+        weights = tar.extractfile("model.npz").read()
+    digest = hashlib.sha256(weights).hexdigest()
+    no_arch = {k: v for k, v in config.items() if k != "arch"}
+    for i, (bad_config, match) in enumerate(
+        [
+            ([digest], "must hold a JSON object"),
+            (no_arch, "lacks arch"),
+            ({"sha256": digest}, "lacks arch, n_features, mean, std, version"),
+            ({**config, "mean": [0.0]}, "one per feature"),
+            ({**config, "arch": "mlp"}, "arch must be a dict"),
+            ({**config, "std": [0.0] * N_FEATURES}, "std must be positive"),
+            ({**config, "version": 3}, "version"),
+            ({**config, "arch": {"type": "mlp", "hidden": 2}}, "do not match"),
+        ]
+    ):
+        path = _write_artifact(tmp_path / f"bad{i}.tar.gz", weights, json.dumps(bad_config).encode())
+        with pytest.raises(ValueError, match=match):
+            serve.load_artifact(path)
+    path = _write_artifact(tmp_path / "not-npz.tar.gz", b"not an npz", json.dumps(config).encode())
+    with pytest.raises(ValueError, match="SHA-256"):
+        serve.load_artifact(path)
+    not_npz = {**config, "sha256": hashlib.sha256(b"not an npz").hexdigest()}
+    path = _write_artifact(tmp_path / "not-npz.tar.gz", b"not an npz", json.dumps(not_npz).encode())
+    with pytest.raises(ValueError, match="not a NumPy .npz archive"):
+        serve.load_artifact(path)
+    # the endpoint refuses such an artefact with a 400 and keeps serving the old configuration
+    spec = {
+        "name": "bad",
+        "variants": [{"name": "x", "artifact": str(tmp_path / "bad0.tar.gz"), "weight": 1}],
+    }
+    answer = deploy.request(
+        url + "/admin/endpoint-config",
+        "POST",
+        json.dumps(spec).encode(),
+        {"Content-Type": "application/json"},
+    )
+    assert answer.status == 400 and "must hold a JSON object" in answer.json()["error"]
+    assert deploy.invoke(url, ROWS[:1]).variant == "a"
 
 
 def test_artifact_bad_input(tmp_path):
@@ -244,7 +325,30 @@ def test_json_and_csv_give_the_model_predictions(url, artefacts):
             400,
             "unknown target variant",
         ),
-        ("POST", "/invocations", b"1," * 1500, {"Content-Type": "text/csv"}, 413, "limit of this endpoint"),
+        (
+            "POST",
+            "/invocations",
+            b"1," * MAX_BODY,
+            {"Content-Type": "text/csv"},
+            413,
+            "limit of this endpoint",
+        ),
+        (
+            "POST",
+            "/invocations",
+            b"[" * 100_000,
+            {"Content-Type": "application/json"},
+            400,
+            "JSON nested too deeply",
+        ),
+        (
+            "POST",
+            "/admin/endpoint-config",
+            b"[" * 100_000,
+            {"Content-Type": "application/json"},
+            400,
+            "JSON nested too deeply",
+        ),
         ("GET", "/predict", None, {}, 404, "no such path"),
         ("GET", "/invocations", None, {}, 405, "accepts POST"),
         ("DELETE", "/ping", None, {}, 405, "accepts GET"),
@@ -253,23 +357,88 @@ def test_json_and_csv_give_the_model_predictions(url, artefacts):
 def test_bad_requests_get_a_4xx_with_a_message_and_the_server_keeps_serving(
     url, method, path, body, headers, status, message
 ):
+    before = _status_count(url, status)
     answer = deploy.request(url + path, method, body, headers)
     assert answer.status == status
     assert message in answer.json()["error"]
     assert "Traceback" not in answer.body.decode()
     assert deploy.request(url + "/ping").status == 200
-    assert deploy.request(url + "/stats").json()["status"][str(status)] == 1
+    assert _status_count(url, status) == before + 1
 
 
 def test_missing_content_length_is_411(url):
-    host, port = url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    conn = http.client.HTTPConnection(*_host_port(url), timeout=5)
     conn.putrequest("POST", "/invocations")
     conn.putheader("Content-Type", "text/csv")
     conn.endheaders()
     answer = conn.getresponse()
     assert answer.status == 411 and "Content-Length" in json.loads(answer.read())["error"]
     conn.close()
+
+
+def test_errors_of_the_base_class_are_json_and_counted(url):
+    before = _status_count(url, 501)
+    conn = http.client.HTTPConnection(*_host_port(url), timeout=5)
+    conn.request("UPDATE", "/invocations", body="1,2,3,4,5", headers={"Content-Type": "text/csv"})
+    answer = conn.getresponse()
+    assert answer.status == 501 and answer.reason == "Not Implemented"
+    assert answer.getheader("Content-Type") == "application/json"
+    assert answer.getheader("Connection") == "close"
+    assert json.loads(answer.read()) == {"error": "Unsupported method ('UPDATE')"}
+    conn.close()
+    assert _status_count(url, 501) == before + 1
+    # errors raised while the request line and headers are parsed, before any handler runs
+    for data, status, message in [
+        (b"GET /ping extra HTTP/1.1\r\n\r\n", 400, "Bad request syntax"),
+        (b"GET /" + b"x" * 70_000 + b" HTTP/1.1\r\n\r\n", 414, "Request-URI Too Long"),
+        (b"GET /ping HTTP/1.1\r\n" + b"X-A: 1\r\n" * 101 + b"\r\n", 431, "Too many headers"),
+    ]:
+        before = _status_count(url, status)
+        got, head, body = _raw(url, data)
+        assert got == status and "Content-Type: application/json" in head, head
+        assert message in json.loads(body)["error"]
+        assert _status_count(url, status) == before + 1
+    # a request line without a valid version is answered the HTTP/0.9 way, without a status line
+    before = _status_count(url, 400)
+    got, _, body = _raw(url, b"GET /ping HTTP/one\r\n\r\n")
+    assert got is None and json.loads(body) == {"error": "Bad request version ('HTTP/one')"}
+    assert _status_count(url, 400) == before + 1
+    assert deploy.request(url + "/ping").status == 200
+
+
+def test_truncated_and_stalled_bodies(url, monkeypatch):
+    csv_body = "".join(",".join(str(v) for v in row) + "\n" for row in ROWS[:4]).encode()
+    head = f"POST /invocations HTTP/1.1\r\nContent-Type: text/csv\r\nContent-Length: {len(csv_body)}\r\n\r\n"
+    cut = csv_body[: csv_body.index(b"\n") + 1]  # the first row, cut at a line boundary
+    status, _, body = _raw(url, head.encode() + cut)
+    assert status == 400
+    assert json.loads(body)["error"] == f"the body has {len(cut)} bytes, Content-Length says {len(csv_body)}"
+    # a client that stops sending (but keeps the connection open) gets 408 after the handler's timeout
+    monkeypatch.setattr(serve._Handler, "timeout", 0.3)
+    status, _, body = _raw(url, head.encode() + cut, close_write=False)
+    assert status == 408 and "did not arrive within 0.3 s" in json.loads(body)["error"]
+    monkeypatch.undo()
+    status, _, body = _raw(url, head.encode() + csv_body)
+    assert status == 200 and len(json.loads(body)["predictions"]) == 4
+
+
+def test_requests_ignore_proxy_settings(url, monkeypatch):
+    with socket.socket() as dead:
+        dead.bind(("127.0.0.1", 0))  # bound but not listening: connections to it are refused
+        proxy = f"http://127.0.0.1:{dead.getsockname()[1]}"
+        for name in ["no_proxy", "NO_PROXY"]:
+            monkeypatch.delenv(name, raising=False)
+        for name in ["http_proxy", "HTTP_PROXY"]:
+            monkeypatch.setenv(name, proxy)
+        # urlopen's opener, built on its first call, reads the proxy settings then: start afresh
+        monkeypatch.setattr(urllib.request, "_opener", None)
+        # Check: an opener that honours the environment goes to the dead proxy
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.build_opener().open(url + "/ping", timeout=5)
+        assert deploy.request(url + "/ping").status == 200
+        np.testing.assert_allclose(
+            deploy.invoke(url, ROWS[:2]).predictions, deploy.invoke(url, ROWS).predictions[:2]
+        )
 
 
 def test_invoke_raises_endpoint_error(url):
@@ -386,19 +555,61 @@ def _port_refuses(url):
         return s.connect_ex((host, int(port))) != 0
 
 
-def test_endpoint_process_starts_answers_and_stops_cleanly(artefacts, tmp_path):
-    path = tmp_path / "endpoint.json"
+@pytest.fixture(scope="module")
+def process_endpoint(artefacts, tmp_path_factory):
+    """One endpoint process for the tests that call it; it logs its imports (-X importtime)."""
+    path = tmp_path_factory.mktemp("process") / "endpoint.json"
     path.write_text(json.dumps(_config(artefacts, {"a": 1.0}).to_dict()))
-    with deploy.Endpoint(path, max_body_bytes=5000) as endpoint:
-        assert endpoint.url.startswith("http://127.0.0.1:")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPROFILEIMPORTTIME", "1")
+        endpoint = deploy.Endpoint(path, max_body_bytes=5000).start()
+    try:
+        yield endpoint
+    finally:
+        endpoint.close()
+
+
+def test_endpoint_process_answers(process_endpoint, artefacts):
+    url = process_endpoint.url
+    assert url.startswith("http://127.0.0.1:") and process_endpoint.proc.poll() is None
+    expected = serve.load_artifact(artefacts["a"]).predict(ROWS)
+    for content_type in ["application/json", "text/csv"]:
         np.testing.assert_allclose(
-            deploy.invoke(endpoint.url, ROWS).predictions,
-            serve.load_artifact(artefacts["a"]).predict(ROWS),
-            rtol=1e-6,
+            deploy.invoke(url, ROWS, content_type=content_type).predictions, expected, rtol=1e-6
         )
-        assert endpoint.shutdown() == 0
-    assert endpoint.proc.poll() == 0 and _port_refuses(endpoint.url)
-    assert "stopped cleanly" in endpoint.log
+    assert (
+        deploy.request(url + "/invocations", "POST", b"1" * 6000, {"Content-Type": "text/csv"}).status == 413
+    )
+    assert deploy.request(url + "/ping").status == 200
+
+
+def test_endpoint_process_stops_cleanly(process_endpoint):
+    assert process_endpoint.shutdown() == 0
+    assert process_endpoint.proc.poll() == 0 and _port_refuses(process_endpoint.url)
+    assert process_endpoint.log.strip().splitlines()[-1].startswith("stopped cleanly")
+    # the server imported NumPy but not PyTorch (the import log of -X importtime)
+    imported = {
+        line.split("|")[-1].strip() for line in process_endpoint.log.splitlines() if "import time:" in line
+    }
+    assert "numpy" in imported and "torch" not in imported
+
+
+def test_shutdown_stops_the_process_when_the_server_does_not_answer(tmp_path):
+    path = tmp_path / "endpoint.json"
+    path.write_text("{}")
+    for listening in [False, True]:  # nothing listening (refused) or a server that never answers
+        endpoint = deploy.Endpoint(path, stop_timeout=0.5)
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            if listening:
+                silent.listen()
+            endpoint.url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+            endpoint.proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+            try:
+                assert endpoint.shutdown() == -signal.SIGTERM
+            finally:
+                endpoint.close()
+        assert endpoint.proc.poll() is not None
 
 
 def test_endpoint_process_is_stopped_when_the_block_fails(artefacts, tmp_path):
@@ -408,12 +619,6 @@ def test_endpoint_process_is_stopped_when_the_block_fails(artefacts, tmp_path):
         with deploy.Endpoint(path) as endpoint:
             1 / 0  # noqa: B018
     assert endpoint.proc.poll() == 0 and _port_refuses(endpoint.url)
-
-
-def test_the_server_script_does_not_import_torch():
-    code = f"import runpy, sys; runpy.run_path({serve.__file__!r}); print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
 
 
 def test_the_server_stops_when_its_parent_dies(artefacts, tmp_path):
@@ -429,10 +634,14 @@ def test_the_server_stops_when_its_parent_dies(artefacts, tmp_path):
         [sys.executable, "-c", parent, json.dumps(command)], capture_output=True, text=True, timeout=60
     )
     pid, url = out.stdout.split()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not _port_refuses(url):
-        time.sleep(0.1)
-    assert _port_refuses(url), f"the orphaned server {pid} still answers"
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _port_refuses(url):
+            time.sleep(0.1)
+        assert _port_refuses(url), f"the orphaned server {pid} still answers"
+    finally:
+        if not _port_refuses(url):
+            os.kill(int(pid), signal.SIGKILL)
 
 
 def test_endpoint_that_cannot_start_says_why(tmp_path):

@@ -46,6 +46,10 @@ __all__ = [
 # without putting src/dlnotes on sys.path (where a chapter module could shadow a standard one).
 _RUN_SCRIPT = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 
+# An opener without proxies: urlopen honours http_proxy, and proxy_bypass() does not exempt
+# 127.0.0.1, so with a proxy set, requests to the local endpoint would go to the proxy.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 @dataclass(frozen=True)
 class Response:
@@ -88,6 +92,7 @@ def request(
 ) -> Response:
     """Send one HTTP request; a 4xx or 5xx answer is returned, not raised.
 
+    The request goes straight to the host of ``url``: proxy settings (``http_proxy``) are ignored.
     Connection failures (nothing listening, a reset) raise ``urllib.error.URLError`` / ``OSError``.
     """
     if not isinstance(url, str) or not url.startswith("http://"):
@@ -96,7 +101,7 @@ def request(
         raise TypeError(f"body must be bytes or None, got {type(body).__name__}")
     req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as answer:
+        with _OPENER.open(req, timeout=timeout) as answer:
             return Response(answer.status, dict(answer.headers.items()), answer.read())
     except urllib.error.HTTPError as answer:
         with answer:
@@ -275,7 +280,8 @@ class Endpoint:
     to 127.0.0.1 on a free port, reads the port it prints, and waits until ``GET /ping`` answers
     200. Leaving (also on an error) asks the process to stop (SIGTERM), waits for it, and kills it
     only if it does not stop within ``stop_timeout`` seconds, so no process is left behind.
-    ``shutdown()`` stops it through ``POST /admin/shutdown`` and returns its exit code. The
+    ``shutdown()`` stops it through ``POST /admin/shutdown`` (falling back to SIGTERM, then
+    SIGKILL, if the server does not answer or stop) and returns its exit code. The
     process also stops when this object is garbage-collected or Python exits, and (it watches
     its parent) when the process that started it dies. The server's log (stderr) is kept in
     ``log`` (a string) after it stops.
@@ -365,13 +371,21 @@ class Endpoint:
         """Ask the server to stop with ``POST /admin/shutdown``; wait for it; return its exit code."""
         if self.proc is None:
             raise RuntimeError("this endpoint is not started")
-        if self.proc.poll() is None:
-            request(self.url + "/admin/shutdown", "POST", b"", {"Content-Type": "application/json"})
-            try:
+        try:
+            if self.proc.poll() is None:
+                request(
+                    self.url + "/admin/shutdown",
+                    "POST",
+                    b"",
+                    {"Content-Type": "application/json"},
+                    timeout=self.stop_timeout,
+                )
                 self.proc.wait(timeout=self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        return self.close()
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        finally:
+            code = self.close()
+        return code
 
     def close(self) -> int | None:
         """Stop the process if it still runs (SIGTERM, then SIGKILL after ``stop_timeout``); its exit code."""

@@ -38,6 +38,7 @@ import sys
 import tarfile
 import threading
 import time
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,6 +71,7 @@ VERSION_HEADER = "X-Model-Version"
 TARGET_HEADER = "X-Target-Variant"
 DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
 _CONTENT_TYPES = ("application/json", "text/csv")
+_CONFIG_KEYS = ("arch", "n_features", "mean", "std", "version", "sha256")
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,36 +235,62 @@ class ServedModel:
 
 
 def load_artifact(path: str | Path) -> ServedModel:
-    """Read a ``model.tar.gz`` written by ``save_artifact``; the weights' SHA-256 is checked."""
+    """Read a ``model.tar.gz`` written by ``save_artifact``; the weights' SHA-256 is checked.
+
+    Anything that is not such an artefact (not a gzip tar, other members, a ``config.json`` that is
+    not an object with the keys ``save_artifact`` writes, weights of the wrong shapes) raises
+    ``ValueError``; a missing file ``FileNotFoundError``.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model artefact at {path}")
     try:
         with tarfile.open(path, "r:gz") as tar:
             members = {m.name: m for m in tar.getmembers()}
-            if set(members) != {"model.npz", "config.json"}:
-                raise ValueError(f"{path} must hold model.npz and config.json, found {sorted(members)}")
+            if set(members) != {"model.npz", "config.json"} or not all(m.isfile() for m in members.values()):
+                raise ValueError(
+                    f"{path} must hold the files model.npz and config.json, found {sorted(members)}"
+                )
             weights = tar.extractfile(members["model.npz"]).read()
             config = json.loads(tar.extractfile(members["config.json"]).read())
-    except (tarfile.TarError, OSError, json.JSONDecodeError) as error:
+    except (
+        tarfile.TarError,
+        OSError,
+        EOFError,
+        UnicodeDecodeError,
+        json.JSONDecodeError,
+        RecursionError,
+    ) as error:
         raise ValueError(f"{path} is not a readable model artefact: {error}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: config.json must hold a JSON object, got {type(config).__name__}")
+    missing = [key for key in _CONFIG_KEYS if key not in config]
+    if missing:
+        raise ValueError(f"{path}: config.json lacks {', '.join(missing)}")
     digest = hashlib.sha256(weights).hexdigest()
-    if digest != config.get("sha256"):
+    if digest != config["sha256"]:
         raise ValueError(f"{path}: the weights' SHA-256 {digest[:12]}... does not match config.json")
-    arch, n = _check_arch(config["arch"]), _check_n_features(config["n_features"])
-    with np.load(io.BytesIO(weights), allow_pickle=False) as npz:
-        state = {k: npz[k] for k in npz.files}
+    version = config["version"]
+    if not isinstance(version, str) or not version:
+        raise ValueError(f"{path}: the version in config.json must be a non-empty string, got {version!r}")
+    try:
+        arch, n = _check_arch(config["arch"]), _check_n_features(config["n_features"])
+        mean = np.array(_stats_list("mean", config["mean"], n), dtype=np.float32)
+        std = np.array(_stats_list("std", config["std"], n), dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: config.json is invalid: {error}") from None
+    if not (std > 0).all():
+        raise ValueError(f"{path}: config.json is invalid: std must be positive")
+    try:
+        with np.load(io.BytesIO(weights), allow_pickle=False) as npz:
+            state = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, AttributeError) as error:
+        raise ValueError(f"{path}: model.npz is not a NumPy .npz archive: {error}") from None
     expected = _shapes(arch, n)
     if {k: v.shape for k, v in state.items()} != expected:
         raise ValueError(f"{path}: the weights do not match arch {arch} with {n} features")
     return ServedModel(
-        arch=arch,
-        weights=state,
-        mean=np.array(_stats_list("mean", config["mean"], n), dtype=np.float32),
-        std=np.array(_stats_list("std", config["std"], n), dtype=np.float32),
-        n_features=n,
-        version=str(config["version"]),
-        sha256=digest,
+        arch=arch, weights=state, mean=mean, std=std, n_features=n, version=version, sha256=digest
     )
 
 
@@ -326,6 +354,8 @@ class EndpointConfig:
             spec = json.loads(path.read_text())
         except json.JSONDecodeError as error:
             raise ValueError(f"{path} is not valid JSON: {error}") from None
+        except RecursionError:
+            raise ValueError(f"{path}: JSON nested too deeply") from None
         return cls.from_dict(spec)
 
     def to_dict(self) -> dict:
@@ -421,6 +451,8 @@ def parse_rows(body: bytes, content_type: str, n_features: int) -> list[list[flo
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise RequestError(400, f"malformed JSON: {error}") from None
+        except RecursionError:
+            raise RequestError(400, "JSON nested too deeply") from None
         if isinstance(data, dict):
             if "instances" not in data:
                 raise RequestError(400, 'a JSON object body needs the key "instances"')
@@ -492,6 +524,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "dlnotes-serve/1.0"
+    # seconds a connection may stay silent: a stalled body is answered 408, an idle connection closed
     timeout = 10
 
     def log_message(self, format: str, *args) -> None:
@@ -514,6 +547,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _error(self, status: int, message: str) -> None:
         self._json(status, {"error": message})
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The base class's errors (501 for an unknown method; 400, 414, 431 for a malformed request
+        line or headers) as the same JSON body as ``_error``, counted in ``/stats``; the connection
+        is closed, as the base class does. The request line may not be parsed yet."""
+        short = self.responses.get(code, ("Error", ""))[0]
+        self.log_error("code %d, message %s", code, message or short)
+        body = json.dumps({"error": message or short}).encode()
+        self.send_response(code)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
+        with self.server.stats_lock:
+            self.server.status_counts[str(code)] += 1
 
     def _discard(self, n: int) -> None:
         """Read and drop up to ``n`` unread body bytes, so the client can read our answer."""
@@ -544,7 +594,17 @@ class _Handler(BaseHTTPRequestHandler):
                 413,
                 f"the body has {n} bytes, the limit of this endpoint is {self.server.max_body_bytes} bytes",
             )
-        return self.rfile.read(n)
+        try:
+            body = self.rfile.read(n)
+        except TimeoutError:
+            self.close_connection = True
+            raise RequestError(
+                408, f"the body did not arrive within {self.timeout} s (Content-Length says {n} bytes)"
+            ) from None
+        if len(body) != n:
+            self.close_connection = True
+            raise RequestError(400, f"the body has {len(body)} bytes, Content-Length says {n}")
+        return body
 
     def _dispatch(self, method: str) -> None:
         self._discard_after = 0
@@ -621,6 +681,8 @@ class _Handler(BaseHTTPRequestHandler):
             router = Router(config)
         except json.JSONDecodeError as error:
             raise RequestError(400, f"malformed JSON: {error}") from None
+        except RecursionError:
+            raise RequestError(400, "JSON nested too deeply") from None
         except (TypeError, ValueError, FileNotFoundError) as error:
             raise RequestError(
                 400, f"endpoint configuration refused, the old one still serves: {error}"
