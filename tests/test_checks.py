@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from dlnotes._checks import float_tensor, positive_int, positive_ints
+from dlnotes._checks import float_tensor, nonnegative_number, positive_int, positive_ints
 
 
 def test_positive_int_returns_the_value():
@@ -29,3 +29,13 @@ def test_float_tensor():
         float_tensor("x", [0.0])
     with pytest.raises(TypeError, match="floating-point tensor, got torch.int64"):
         float_tensor("x", torch.zeros(2, dtype=torch.long))
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), True, "1", None])
+def test_nonnegative_number_refuses(bad):
+    with pytest.raises(ValueError, match="lam must be a finite number >= 0"):
+        nonnegative_number("lam", bad)
+
+
+def test_nonnegative_number_returns_a_float():
+    assert nonnegative_number("lam", 0) == 0.0 and isinstance(nonnegative_number("lam", 3), float)

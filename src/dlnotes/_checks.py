@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -25,3 +27,15 @@ def float_tensor(name: str, x: object) -> torch.Tensor:
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
     return x
+
+
+def nonnegative_number(name: str, value: object) -> float:
+    """``value`` as a float if it is a finite int or float >= 0 (not a bool), else ``ValueError``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)

@@ -20,13 +20,11 @@ target's probability, and bad input.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import float_tensor, positive_int
+from ._checks import float_tensor, nonnegative_number, positive_int
 
 __all__ = ["input_gradient", "project_linf", "fgsm", "pgd", "success_rate"]
 
@@ -41,17 +39,6 @@ def _classes(name: str, y: object, n: int) -> torch.Tensor:
     if not isinstance(y, torch.Tensor) or y.shape != (n,) or y.dtype != torch.int64:
         raise ValueError(f"{name} must be an int64 tensor of {n} class indices")
     return y
-
-
-def _nonnegative(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def _range(clip: object) -> tuple[float, float]:
@@ -105,7 +92,7 @@ def project_linf(
         raise ValueError(
             f"x_adv and x must have the same shape, got {tuple(x_adv.shape)} and {tuple(x.shape)}"
         )
-    epsilon = _nonnegative("epsilon", epsilon)
+    epsilon = nonnegative_number("epsilon", epsilon)
     lo, hi = _range(clip)
     return torch.minimum(torch.maximum(x_adv, x - epsilon), x + epsilon).clamp(lo, hi)
 
@@ -125,7 +112,7 @@ def fgsm(
     """
     lo_hi = _range(clip)
     x = _inputs(x, lo_hi)
-    epsilon = _nonnegative("epsilon", epsilon)
+    epsilon = nonnegative_number("epsilon", epsilon)
     if not isinstance(targeted, bool):
         raise TypeError(f"targeted must be a bool, got {type(targeted).__name__}")
     step = epsilon * input_gradient(model, x, labels).sign()
@@ -154,11 +141,11 @@ def pgd(
     """
     lo_hi = _range(clip)
     x = _inputs(x, lo_hi).detach()
-    epsilon = _nonnegative("epsilon", epsilon)
+    epsilon = nonnegative_number("epsilon", epsilon)
     positive_int("steps", steps)
     if step_size is None:
         step_size = 2.5 * epsilon / steps
-    step_size = _nonnegative("step_size", step_size)
+    step_size = nonnegative_number("step_size", step_size)
     if not isinstance(targeted, bool) or not isinstance(random_start, bool):
         raise TypeError("targeted and random_start must be bools")
     x_adv = x.clone()

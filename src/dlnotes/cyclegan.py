@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import gan
-from ._checks import float_tensor, positive_int
+from ._checks import float_tensor, nonnegative_number, positive_int
 from .vision import ResidualBlock
 
 __all__ = [
@@ -75,17 +75,6 @@ def _scores(name: str, x: object) -> torch.Tensor:
     if x.numel() == 0:
         raise ValueError(f"{name} must not be empty")
     return x
-
-
-def _weight(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def thicken(images: torch.Tensor) -> torch.Tensor:
@@ -163,7 +152,7 @@ def cyclegan_generator_loss(
     of ``G_BA(b)``, ``a_cycled = G_BA(G_AB(a))`` (forward cycle), ``b_cycled = G_AB(G_BA(b))``
     (backward cycle). ``lam`` weighs consistency against realism (10 in the paper).
     """
-    lam = _weight("lam", lam)
+    lam = nonnegative_number("lam", lam)
     adversarial = lsgan_generator_loss(fake_b_scores) + lsgan_generator_loss(fake_a_scores)
     return adversarial + lam * (cycle_consistency_loss(a, a_cycled) + cycle_consistency_loss(b, b_cycled))
 
@@ -187,7 +176,7 @@ def pix2pix_generator_loss(
     The adversarial part is the non-saturating loss on the fake pairs' logits; ``lam`` is 100 in
     Isola et al. (2017).
     """
-    lam = _weight("lam", lam)
+    lam = nonnegative_number("lam", lam)
     _same_shape("fake", fake, "target", target)
     adversarial = gan.generator_loss(_scores("fake_pair_logits", fake_pair_logits).reshape(-1))
     return adversarial + lam * F.l1_loss(fake, target)
@@ -270,7 +259,7 @@ def _check_loop(steps: object, batch_size: object, lr: object, lam: object, seed
     positive_int("batch_size", batch_size)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be a positive number, got {lr!r}")
-    _weight("lam", lam)
+    nonnegative_number("lam", lam)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
 
