@@ -192,3 +192,37 @@ def test_fit_and_validate_bad_input(g):
     empty = DataLoader(TensorDataset(torch.zeros(0, 5), torch.zeros(0, dtype=torch.long)), batch_size=4)
     with pytest.raises(ValueError, match="empty"):
         L.validate(model, F.cross_entropy, empty)
+
+
+def test_gradient_descent_is_plain_sgd():
+    torch.manual_seed(0)
+    a, b = nn.Linear(4, 3), nn.Linear(4, 3)
+    b.load_state_dict(a.state_dict())
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    losses = L.gradient_descent(a.parameters(), lambda: F.cross_entropy(a(x), y), 5, 0.3)
+    opt = torch.optim.SGD(b.parameters(), lr=0.3)
+    reference = []
+    for _ in range(5):
+        loss = F.cross_entropy(b(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        reference.append(loss.item())
+    np.testing.assert_allclose(losses, reference, rtol=1e-6)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q)
+        assert p.grad is None
+
+
+def test_gradient_descent_refuses_bad_input():
+    w = torch.zeros(3, requires_grad=True)
+    with pytest.raises(ValueError, match="parameters is empty"):
+        L.gradient_descent([], lambda: w.sum(), 1, 0.1)
+    with pytest.raises(ValueError, match="require grad"):
+        L.gradient_descent([torch.zeros(3)], lambda: w.sum(), 1, 0.1)
+    with pytest.raises(TypeError, match="loss_fn must be callable"):
+        L.gradient_descent([w], 3.0, 1, 0.1)
+    with pytest.raises(ValueError, match="steps must be a positive int"):
+        L.gradient_descent([w], lambda: w.sum(), 0, 0.1)
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        L.gradient_descent([w], lambda: w.sum(), 1, -0.1)

@@ -3,6 +3,8 @@
 - ``delta_rule``: the one-layer update ``w <- w - alpha * x * (prediction - goal)`` without
   PyTorch (gradient descent on the squared error, the factor 2 folded into ``alpha``);
 - ``sgd_step``: one plain SGD step with weight decay, written out (``torch.optim.SGD``);
+- ``gradient_descent``: full-batch gradient descent on a loss closure, without an optimiser
+  (the chapters use it to stay clear of the optimiser's import cost);
 - ``weight_decay_update``: the fast.ai ``update`` with the penalty ``wd * sum(w**2)`` added to
   the loss (the same as ``torch.optim.SGD(weight_decay=2 * wd)``);
 - ``MLP``: a model class that registers its layers (``nn.Module`` + ``nn.ModuleList``);
@@ -23,17 +25,20 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ._checks import float_tensor, positive_int
+from ._checks import float_tensor, nonnegative_number, positive_int
 
-__all__ = ["delta_rule", "sgd_step", "weight_decay_update", "MLP", "batches", "validate", "fit"]
+__all__ = [
+    "delta_rule",
+    "sgd_step",
+    "gradient_descent",
+    "weight_decay_update",
+    "MLP",
+    "batches",
+    "validate",
+    "fit",
+]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def _non_negative(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    return float(value)
 
 
 def _positive(name: str, value: object) -> float:
@@ -90,7 +95,7 @@ def sgd_step(parameters: Iterable[torch.Tensor], lr: float, weight_decay: float 
     in-place change of a leaf tensor that requires grad must.
     """
     lr = _positive("lr", lr)
-    weight_decay = _non_negative("weight_decay", weight_decay)
+    weight_decay = nonnegative_number("weight_decay", weight_decay)
     params = list(parameters)
     if not params:
         raise ValueError("parameters is empty: nothing to update (are the layers registered?)")
@@ -101,6 +106,37 @@ def sgd_step(parameters: Iterable[torch.Tensor], lr: float, weight_decay: float 
                 continue
             p.sub_(lr * (p.grad + weight_decay * p))
             p.grad.zero_()
+
+
+def gradient_descent(
+    parameters: Iterable[torch.Tensor], loss_fn: Callable[[], torch.Tensor], steps: int, lr: float
+) -> list[float]:
+    """Run ``steps`` full-batch steps ``w <- w - lr * dE/dw`` on every tensor in ``parameters``.
+
+    ``loss_fn()`` computes the loss ``E`` from the current parameters; the gradients come from
+    ``torch.autograd.grad``, so nothing is accumulated in ``.grad``. The same steps as
+    ``torch.optim.SGD(parameters, lr)``, without importing the optimiser. Returns the loss before
+    each step, as floats.
+    """
+    params = list(parameters)
+    if not params:
+        raise ValueError("parameters is empty: nothing to train")
+    for p in params:
+        float_tensor("every parameter", p)
+        if not p.requires_grad:
+            raise ValueError("every parameter must require grad")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    steps, lr = positive_int("steps", steps), _positive("lr", lr)
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn()
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p.sub_(lr * g)
+        losses.append(loss.item())
+    return losses
 
 
 def weight_decay_update(
@@ -117,7 +153,7 @@ def weight_decay_update(
     if not callable(loss_fn):
         raise TypeError("loss_fn must be callable, e.g. torch.nn.functional.cross_entropy")
     lr = _positive("lr", lr)
-    wd = _non_negative("wd", wd)
+    wd = nonnegative_number("wd", wd)
     params = list(model.parameters())
     if not params:
         raise ValueError("the model has no parameters: register its layers (nn.ModuleList)")
