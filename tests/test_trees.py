@@ -69,6 +69,16 @@ def test_grown_tree_matches_sklearn_up_to_ties():
     assert trees.tree_depth(tree) == 2 and trees.count_leaves(tree) == model.get_n_leaves()
 
 
+def test_candidate_splits_agree_with_information_gain():
+    x, y = load_wine(return_X_y=True)
+    for criterion in ["gini", "entropy"]:
+        thresholds, children = trees.candidate_splits(x[:, 0], y, criterion)
+        assert len(thresholds) == len(np.unique(x[:, 0])) - 1
+        parent = trees.impurity(y, criterion)
+        gains = [trees.information_gain(y, x[:, 0] <= t, criterion) for t in thresholds]
+        assert np.allclose(parent - children, gains)
+
+
 def test_xor_has_no_useful_first_split():
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     y = np.array([0, 1, 1, 0])
@@ -111,4 +121,6 @@ def test_bad_input():
         trees.tree_predict({"feature": 0}, np.zeros((1, 1)))
     with pytest.raises(TypeError, match="ints"):
         trees.subset_sum_search([1.5, 2], 3)
+    with pytest.raises(ValueError, match="one value per label"):
+        trees.candidate_splits([1.0, 2.0], [0, 1, 0])
     assert trees.best_split(np.ones((3, 1)), [0, 1, 0]) is None

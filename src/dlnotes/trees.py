@@ -25,6 +25,7 @@ __all__ = [
     "split_impurity",
     "information_gain",
     "Split",
+    "candidate_splits",
     "best_split",
     "grow_tree",
     "tree_predict",
@@ -136,6 +137,33 @@ def _features(x: object, n: int | None = None) -> np.ndarray:
     return arr
 
 
+def candidate_splits(x: object, y: object, criterion: str = "gini") -> tuple[np.ndarray, np.ndarray]:
+    """Every split of one feature: the midpoints between its consecutive distinct values and the
+    weighted children's impurity of each, ``(n_L I_L + n_R I_R) / n`` (vectorised over thresholds).
+
+    >>> candidate_splits([0.0, 1.0, 2.0], [0, 0, 1])[0].tolist()
+    [0.5, 1.5]
+    """
+    labels = _labels(y)
+    values = np.asarray(x, dtype=np.float64)
+    if values.shape != labels.shape:
+        raise ValueError(f"x must hold one value per label: shape {values.shape} against {labels.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("x must hold finite values")
+    measure = _criterion(criterion)
+    n, n_classes = len(labels), int(labels.max()) + 1
+    order = np.argsort(values, kind="stable")
+    values, labels = values[order], labels[order]
+    left_counts = np.cumsum(np.eye(n_classes)[labels], axis=0)
+    cut = np.flatnonzero(values[1:] > values[:-1])
+    left = left_counts[cut]
+    right = left_counts[-1] - left
+    n_left, n_right = left.sum(axis=1), right.sum(axis=1)
+    children = (n_left * measure(left / n_left[:, None]) + n_right * measure(right / n_right[:, None])) / n
+    thresholds = values[cut] / 2 + values[cut + 1] / 2
+    return thresholds, children.reshape(-1)
+
+
 def best_split(x: object, y: object, criterion: str = "gini") -> Split | None:
     """The greedy split: over every feature and every midpoint between consecutive distinct values,
     the one with the lowest weighted children's impurity (the highest gain).
@@ -145,28 +173,15 @@ def best_split(x: object, y: object, criterion: str = "gini") -> Split | None:
     """
     labels = _labels(y)
     features = _features(x, len(labels))
-    measure = _criterion(criterion)
-    n, n_classes = len(labels), int(labels.max()) + 1
     parent = impurity(labels, criterion)
     best = None
     for j in range(features.shape[1]):
-        order = np.argsort(features[:, j], kind="stable")
-        values, sorted_labels = features[order, j], labels[order]
-        left_counts = np.cumsum(np.eye(n_classes)[sorted_labels], axis=0)[:-1]
-        cut = np.flatnonzero(values[1:] > values[:-1])
-        if cut.size == 0:
+        thresholds, children = candidate_splits(features[:, j], labels, criterion)
+        if thresholds.size == 0:
             continue
-        left = left_counts[cut]
-        right = left_counts[-1] + np.eye(n_classes)[sorted_labels[-1]] - left
-        n_left = left.sum(axis=1)
-        n_right = n - n_left
-        children = (
-            n_left * measure(left / n_left[:, None]) + n_right * measure(right / n_right[:, None])
-        ) / n
         k = int(np.argmin(children))
         if best is None or children[k] < best.children_impurity - 1e-12:
-            threshold = float(values[cut[k]] / 2 + values[cut[k] + 1] / 2)
-            best = Split(j, threshold, parent - float(children[k]), float(children[k]))
+            best = Split(j, float(thresholds[k]), parent - float(children[k]), float(children[k]))
     return best
 
 
