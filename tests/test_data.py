@@ -1,5 +1,8 @@
 """The offline datasets: shapes, ranges, determinism, splits, bad input."""
 
+import hashlib
+import sys
+
 import pytest
 import torch
 
@@ -78,8 +81,16 @@ def test_karate_club():
 
 def test_text_corpus():
     text = data.text_corpus()
-    assert len(text) > 300_000
+    assert len(text) == 465_126
+    assert hashlib.sha256(text.encode("utf-8")).hexdigest() == data.CORPUS_SHA256
     assert data.text_corpus(max_chars=100) == text[:100]
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the stored topics are Python 3.11's")
+def test_text_corpus_is_python_311_topics():
+    from pydoc_data.topics import topics
+
+    assert data.text_corpus() == "\n\n".join(topics[key] for key in sorted(topics))
 
 
 def test_sine_waves():

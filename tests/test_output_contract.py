@@ -83,6 +83,11 @@ DRIFT_CELLS = [
     {"source": "round(0.97, 2)", "result": "0.96", "tags": TAG},
     # 6: tagged, identical output: passes everywhere
     {"source": "print('MSE 1.2e-03')", "stdout": "MSE 1.2e-03\n", "tags": TAG},
+    # 7: a trained model's decoded string changed: ignored off the CPU, exact on it
+    {"source": "print('greedy: b c a')", "stdout": "greedy: a b c\n", "tags": [contract.IGNORE_TAG]},
+    # 8: ignored off the CPU, but a failing assert still fails
+    {"source": "print('accuracy 0.4'); assert False", "stdout": "accuracy 0.4\n",
+     "tags": [contract.IGNORE_TAG]},
 ]
 
 
@@ -95,18 +100,20 @@ def test_off_the_cpu_tagged_cells_compare_numbers_within_the_tolerance(drift_not
     result, outcomes = _nbval(drift_notebook, env={contract.CONTRACT_ENV: "device"})
     assert outcomes == {"drift:0": "PASSED", "drift:1": "FAILED", "drift:2": "FAILED",
                         "drift:3": "FAILED", "drift:4": "PASSED", "drift:5": "PASSED",
-                        "drift:6": "PASSED"}, result.stdout[-3000:]
+                        "drift:6": "PASSED", "drift:7": "PASSED", "drift:8": "FAILED"}, result.stdout[-3000:]
     assert "device-tolerance (rtol 0.05, atol 0.01): 1 number(s) differ" in result.stdout
     assert "stored 0.52, now 0.12" in result.stdout
     assert "the text around the numbers differs" in result.stdout
     assert "'device-tolerance' cells within rtol 0.05 + atol 0.01" in result.stdout  # the header
+    assert "'device-ignore-output' cells by their asserts only" in result.stdout
 
 
 def test_on_the_cpu_tagged_cells_are_exact(drift_notebook):
     """DLNOTES_DEVICE unset (the plugin sets it to cpu for the kernels) or cpu: every drift fails."""
     for env in ({}, {"DLNOTES_DEVICE": "cpu"}):
         result, outcomes = _nbval(drift_notebook, env=env)
-        expected = {**{f"drift:{i}": "FAILED" for i in range(6)}, "drift:6": "PASSED"}
+        expected = {**{f"drift:{i}": "FAILED" for i in range(6)}, "drift:6": "PASSED",
+                    "drift:7": "FAILED", "drift:8": "FAILED"}
         assert outcomes == expected, result.stdout[-3000:]
         assert "dlnotes output contract: exact everywhere (DLNOTES_DEVICE=cpu)" in result.stdout
 
@@ -116,9 +123,12 @@ def test_bad_tolerance_metadata_fails_its_cell(tmp_path):
         {"source": "print(1)", "stdout": "1\n", "tags": TAG, "meta": {"rtol": "5%"}},
         {"source": "print(1)", "stdout": "1\n", "meta": {"rtol": 0.1}},
         {"source": "import os; print(os.environ['DLNOTES_DEVICE'])", "stdout": "cpu\n"},
+        {"source": "print(1)", "stdout": "1\n", "tags": [*TAG, contract.IGNORE_TAG]},
     ])
     result, outcomes = _nbval(nb)
-    assert outcomes == {"bad:0": "FAILED", "bad:1": "FAILED", "bad:2": "PASSED"}, result.stdout[-3000:]
+    assert outcomes == {"bad:0": "FAILED", "bad:1": "FAILED", "bad:2": "PASSED", "bad:3": "FAILED"}, \
+        result.stdout[-3000:]
+    assert "not both" in result.stdout
     assert "dlnotes.rtol must be a non-negative number" in result.stdout
     assert "needs the cell tag 'device-tolerance'" in result.stdout
 

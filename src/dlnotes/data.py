@@ -248,19 +248,25 @@ def karate_club() -> tuple[torch.Tensor, torch.Tensor, object]:
     return adjacency, labels, graph
 
 
+CORPUS_FILE = "pydoc_topics_3.11.txt.gz"
+CORPUS_SHA256 = "71f2ff5d99bdc1f9c48c5c2353ad138201c5ca1c377e0226857ef8fa89b8bcee"
+
+
 def text_corpus(max_chars: int | None = None) -> str:
-    """About 460k characters of English: the help topics shipped with Python (``pydoc_data``).
+    """About 460k characters of English: the help topics shipped with Python 3.11 (``pydoc_data``).
 
-    Topics are joined in sorted order, so the text is identical on every machine with the same
-    Python version. ``max_chars`` keeps only the start.
+    The topics, joined in sorted order, are stored in the package (``corpus/``, gzip) rather than
+    read from the running interpreter, whose topics change with every Python version: the text is
+    identical on every machine. ``max_chars`` keeps only the start.
     """
-    from pydoc_data.topics import topics
+    import gzip
+    from importlib.resources import files
 
-    text = "\n\n".join(topics[key] for key in sorted(topics))
     if max_chars is not None:
         _check_positive_int("max_chars", max_chars)
-        text = text[:max_chars]
-    return text
+    data = files("dlnotes").joinpath("corpus", CORPUS_FILE).read_bytes()
+    text = gzip.decompress(data).decode("utf-8")
+    return text if max_chars is None else text[:max_chars]
 
 
 def sine_waves(
