@@ -256,10 +256,13 @@ def _run(**changes) -> dict:
     return {**run, **changes}
 
 
-def test_the_gpu_record_is_valid_and_no_run_is_recorded_yet():
+def test_the_gpu_record_is_valid_and_the_page_describes_the_first_run():
     runs = json.loads(timings.GPU_RUNS.read_text())
     assert timings.check_gpu_runs(runs) == []
-    assert runs == [], "a GPU run is recorded: update this test and the page's wording"
+    assert [run["date"] for run in runs] == ["2026-11-24"], "a new GPU run: update the page's wording"
+    assert runs[0]["gpu"].startswith("NVIDIA H100") and len(runs[0]["failed"]) == 13
+    page = (ROOT / "book" / "execution-times.md").read_text()
+    assert "The first run (24 November 2026" in page and "13 notebooks" in page
 
 
 def test_gpu_record_format_and_checks():
