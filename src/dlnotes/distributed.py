@@ -138,7 +138,7 @@ def launch(
     worker: Callable,
     world_size: int = 2,
     args: Sequence = (),
-    timeout: float = 60.0,
+    timeout: float = 300.0,
     stop_timeout: float = 5.0,
 ) -> list:
     """Run ``worker(rank, world_size, *args)`` in ``world_size`` processes; return their results.
