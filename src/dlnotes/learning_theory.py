@@ -46,8 +46,22 @@ def _points(name: str, x: object) -> np.ndarray:
 def _neighbour_order(x_train: np.ndarray, x_query: np.ndarray, k_max: int) -> np.ndarray:
     if x_train.shape[1] != x_query.shape[1]:
         raise ValueError(f"x_train has {x_train.shape[1]} features but the queries have {x_query.shape[1]}")
-    d2 = ((x_query[:, None, :] - x_train[None, :, :]) ** 2).sum(-1)
-    return np.argsort(d2, axis=1, kind="stable")[:, :k_max]
+    order = np.empty((len(x_query), k_max), dtype=np.int64)
+    chunk = max(1, 2_000_000 // len(x_train))
+    train_sq = (x_train**2).sum(axis=1)
+    for start in range(0, len(x_query), chunk):
+        q = x_query[start : start + chunk]
+        d2 = (q**2).sum(axis=1)[:, None] + train_sq[None, :] - 2.0 * q @ x_train.T
+        near = np.argpartition(d2, k_max - 1, axis=1)[:, :k_max] if k_max < len(x_train) else None
+        if near is not None:
+            dn = np.take_along_axis(d2, near, axis=1)
+            boundary_tie = ((d2 <= dn.max(axis=1, keepdims=True)).sum(axis=1) > k_max).any()
+        if near is None or boundary_tie:
+            order[start : start + chunk] = np.argsort(d2, axis=1, kind="stable")[:, :k_max]
+        else:
+            rank = np.lexsort((near, dn), axis=-1)
+            order[start : start + chunk] = np.take_along_axis(near, rank, axis=1)
+    return order
 
 
 def _check_k(k: object, n: int) -> list[int]:
@@ -79,9 +93,13 @@ def knn_predict(
     ks = _check_k(k, len(x_train))
     classes, codes = np.unique(t_train, return_inverse=True)
     order = _neighbour_order(x_train, x_query, max(ks))
-    one_hot = np.eye(len(classes), dtype=np.int64)[codes[order]]
-    votes = one_hot.cumsum(axis=1)
-    preds = np.stack([classes[votes[:, kk - 1].argmax(axis=1)] for kk in ks])
+    neighbour_codes = codes[order]
+    cols = np.asarray(ks) - 1
+    votes = np.stack(
+        [np.cumsum(neighbour_codes == c, axis=1, dtype=np.int32)[:, cols] for c in range(len(classes))],
+        axis=-1,
+    )
+    preds = classes[votes.argmax(axis=-1)].T
     return preds[0] if isinstance(k, int | np.integer) else preds
 
 
