@@ -32,6 +32,17 @@ def test_random_shifts_shifts_each_image_by_one_offset(g):
     assert torch.equal(out, again) and not torch.equal(out, x)
 
 
+@pytest.mark.parametrize("max_shift", [1, 2, 9])
+def test_random_shifts_match_scipy_with_the_drawn_offsets(max_shift, g):
+    x = torch.rand(30, 3, 5, 7, generator=g)
+    out = T.random_shifts(x, max_shift, torch.Generator().manual_seed(4))
+    gen = torch.Generator().manual_seed(4)
+    offsets = torch.randint(-max_shift, max_shift + 1, (30, 2), generator=gen).tolist()
+    for xi, oi, (dx, dy) in zip(x.numpy(), out.numpy(), offsets):
+        np.testing.assert_array_equal(oi, ndimage.shift(xi, (0, dy, dx), order=0, mode="constant", cval=0.0))
+    assert T.random_shifts(x[:0], max_shift, gen).shape == (0, 3, 5, 7)
+
+
 def test_tta_predict_averages_probabilities(g):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))

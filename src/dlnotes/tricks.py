@@ -86,17 +86,21 @@ def shift_images(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
 def random_shifts(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
     """Shift each image of ``x`` by its own random ``(dx, dy)``, each uniform in ``[-max_shift, max_shift]``.
 
-    The offsets come from the CPU ``generator``, so the augmentation is reproducible.
+    The offsets come from the CPU ``generator``, so the augmentation is reproducible. All images
+    are shifted at once: zero-padded by ``max_shift`` on every side, then each output pixel is
+    read from the padded image at its own offset (the result of ``shift_images`` per image).
     """
     x = _images(x)
     max_shift = positive_int("max_shift", max_shift)
     generator = _generator(generator)
-    offsets = torch.randint(-max_shift, max_shift + 1, (len(x), 2), generator=generator)
-    out = torch.empty_like(x)
-    for dx, dy in {tuple(o) for o in offsets.tolist()}:
-        rows = ((offsets[:, 0] == dx) & (offsets[:, 1] == dy)).nonzero()[:, 0].to(x.device)
-        out[rows] = shift_images(x[rows], dx, dy)
-    return out
+    offsets = torch.randint(-max_shift, max_shift + 1, (len(x), 2), generator=generator).to(x.device)
+    n, c, h, w = x.shape
+    width = w + 2 * max_shift
+    padded = F.pad(x, (max_shift,) * 4).reshape(n, c, (h + 2 * max_shift) * width)
+    rows = torch.arange(h, device=x.device) - offsets[:, 1:] + max_shift
+    cols = torch.arange(w, device=x.device) - offsets[:, :1] + max_shift
+    index = (rows[:, :, None] * width + cols[:, None, :]).reshape(n, 1, h * w).expand(n, c, h * w)
+    return padded.gather(2, index).reshape(n, c, h, w)
 
 
 @torch.no_grad()
