@@ -59,12 +59,21 @@ def test_sample_pairs_and_episodes():
     assert set(y[s].tolist()) == set(y[q].tolist())
 
 
-def test_siamese_similarity_and_nearest_support():
+@pytest.mark.parametrize("head", ["cosine", "l1"])
+def test_siamese_similarity_and_nearest_support(head):
     torch.manual_seed(0)
-    net = depth.SiameseNet(in_features=4, hidden=8, dim=3)
+    net = depth.SiameseNet(in_features=4, hidden=8, dim=3, head=head)
     a, b = torch.randn(3, 4), torch.randn(5, 4)
     sim = net.similarity(a, b)
-    assert torch.allclose(sim[1, 2], net(a[1:2], b[2:3])[0])
+    assert sim.shape == (3, 5) and torch.allclose(sim[1, 2], net(a[1:2], b[2:3])[0])
+    fa, fb = net.embed(a[1:2]), net.embed(b[2:3])
+    if head == "cosine":
+        expected = net.head.weight[0, 0] * torch.nn.functional.cosine_similarity(fa, fb)[0] + net.head.bias[0]
+        assert torch.allclose(net.features(a).norm(dim=1), torch.ones(3))
+    else:
+        expected = (net.head.weight[0] * (fa - fb).abs()[0]).sum() + net.head.bias[0]
+        assert ((fa > 0) & (fa < 1)).all()
+    assert torch.allclose(sim[1, 2], expected, atol=1e-6)
     pred = depth.nearest_support(torch.tensor([[0.1, 0.9], [2.0, -1.0]]), torch.tensor([7, 3]))
     assert pred.tolist() == [3, 7]
 
@@ -128,5 +137,7 @@ def test_bad_input():
         depth.fnv1a(b"a")
     with pytest.raises(ValueError, match="same shape"):
         depth.SiameseNet(4, 4, 2)(torch.zeros(2, 4), torch.zeros(3, 4))
+    with pytest.raises(ValueError, match="head"):
+        depth.SiameseNet(4, 4, 2, head="dot")
     with pytest.raises(ValueError, match="non-empty"):
         depth.bags([[1], []])

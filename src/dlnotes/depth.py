@@ -14,8 +14,9 @@ Depth (Telgarsky 2016; Montufar et al. 2014):
 
 Few-shot learning (Koch et al. 2015):
 
-- ``SiameseNet`` embeds two inputs with the same network and scores the pair with a weighted L1
-  distance of the embeddings (a logit for "same class"); ``sample_pairs`` draws training pairs,
+- ``SiameseNet`` embeds two inputs with the same network and scores the pair (a logit for "same
+  class") by the cosine of the L2-normalised embeddings, or by Koch et al.'s weighted L1 distance
+  of sigmoid embeddings; ``sample_pairs`` draws training pairs,
   half of them from the same class; ``sample_episode`` draws an N-way K-shot episode and
   ``nearest_support`` classifies the queries by their most similar support example.
 
@@ -218,23 +219,43 @@ def pieces_on_grid(x: torch.Tensor, y: torch.Tensor, tol: float = 1e-6) -> int:
 # few-shot learning: a siamese network
 # --------------------------------------------------------------------------------------------
 class SiameseNet(nn.Module):
-    """Twin embedding networks with shared weights, joined by a weighted L1 distance (Koch et al.).
+    """Twin embedding networks with shared weights, joined by a similarity head.
 
-    ``embed`` is an MLP ``in_features -> hidden -> dim`` (ReLU, then a sigmoid on the embedding as
-    in Koch et al.); ``forward(x1, x2)`` returns the logit ``sum_j alpha_j |f(x1)_j - f(x2)_j| + b``
-    of "same class", one per pair; ``similarity(xq, xs)`` returns the ``(Q, S)`` matrix of
-    logits between every query and every support example.
+    ``embed`` is an MLP ``in_features -> hidden -> dim`` with a ReLU in between. ``forward(x1, x2)``
+    returns one logit of "same class" per pair; ``similarity(xq, xs)`` returns the ``(Q, S)``
+    matrix of the same logits between every query and every support example. Two heads:
+
+    - ``head="cosine"`` (default): the embedding is L2-normalised (a point on the unit sphere) and
+      the logit is ``scale * cos(f(x1), f(x2)) + b`` with a learned ``scale`` and ``b``.
+    - ``head="l1"`` (Koch et al. 2015): a sigmoid on the embedding and the logit
+      ``sum_j alpha_j |f(x1)_j - f(x2)_j| + b`` with learned weights ``alpha`` of either sign.
     """
 
-    def __init__(self, in_features: int = 64, hidden: int = 128, dim: int = 32) -> None:
+    def __init__(self, in_features: int = 64, hidden: int = 128, dim: int = 32, head: str = "cosine") -> None:
         super().__init__()
         positive_int("in_features", in_features)
         positive_int("hidden", hidden)
         positive_int("dim", dim)
-        self.embed = nn.Sequential(
-            nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, dim), nn.Sigmoid()
-        )
-        self.head = nn.Linear(dim, 1)
+        if head not in ("cosine", "l1"):
+            raise ValueError(f"head must be 'cosine' or 'l1', got {head!r}")
+        self.kind = head
+        layers = [nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, dim)]
+        self.embed = nn.Sequential(*layers, nn.Sigmoid()) if head == "l1" else nn.Sequential(*layers)
+        self.head = nn.Linear(dim, 1) if head == "l1" else nn.Linear(1, 1)
+        if head == "cosine":
+            with torch.no_grad():
+                self.head.weight.fill_(5.0)
+                self.head.bias.fill_(-2.0)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The embedding ``f(x)``: unit-length rows for the cosine head, sigmoid outputs for L1."""
+        f = self.embed(float_tensor("x", x))
+        return nn.functional.normalize(f, dim=-1) if self.kind == "cosine" else f
+
+    def _logit(self, fa: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
+        if self.kind == "cosine":
+            return self.head((fa * fb).sum(-1, keepdim=True))[..., 0]
+        return self.head((fa - fb).abs())[..., 0]
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         x1, x2 = float_tensor("x1", x1), float_tensor("x2", x2)
@@ -242,11 +263,11 @@ class SiameseNet(nn.Module):
             raise ValueError(
                 f"x1 and x2 must have the same shape, got {tuple(x1.shape)} and {tuple(x2.shape)}"
             )
-        return self.head((self.embed(x1) - self.embed(x2)).abs())[:, 0]
+        return self._logit(self.features(x1), self.features(x2))
 
     def similarity(self, xq: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
-        fq, fs = self.embed(float_tensor("xq", xq)), self.embed(float_tensor("xs", xs))
-        return self.head((fq[:, None, :] - fs[None, :, :]).abs())[..., 0]
+        fq, fs = self.features(float_tensor("xq", xq)), self.features(float_tensor("xs", xs))
+        return self._logit(fq[:, None, :], fs[None, :, :])
 
 
 def _labels(y: object) -> torch.Tensor:
