@@ -75,6 +75,36 @@ def test_denoiser_shapes_loss_and_sampling():
     torch.testing.assert_close(kept[0], out)
 
 
+def test_fourier_features_and_denoiser_layout():
+    x = torch.tensor([[0.3, -1.2], [2.0, 0.5]], dtype=torch.float64)
+    feats = df.fourier_features(x, 3)
+    angles = np.concatenate([x.numpy()[:, [d]] * 2.0 ** np.arange(3) for d in range(2)], axis=1)
+    np.testing.assert_allclose(feats.numpy(), np.hstack([np.sin(angles), np.cos(angles)]), rtol=1e-12)
+    model = df.Denoiser(10, hidden=16, layers=3, fourier=4)
+    linears = [m for m in model.net if isinstance(m, torch.nn.Linear)]
+    assert [lin.in_features for lin in linears] == [2 + 16 + 16, 16, 16, 16]
+    plain = df.Denoiser(10, hidden=8, layers=2, fourier=0)
+    assert plain.net[0].in_features == 2 + 16 and len(plain.net) == 5
+
+
+def test_linear_learning_rate_decay_is_adam_with_falling_rates():
+    betas = df.linear_betas(10, 0.01, 0.3)
+    abar = df.alpha_bars(betas)
+    data = torch.randn(50, 2, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    a = df.Denoiser(10, hidden=8)
+    b = df.Denoiser(10, hidden=8)
+    b.load_state_dict(a.state_dict())
+    df.train_denoiser(a, data, abar, 3, batch_size=16, lr=1e-2, seed=4, lr_end=1e-3)
+    g, params, state = torch.Generator().manual_seed(4), list(b.parameters()), {}
+    for rate in (1e-2, 5.5e-3, 1e-3):
+        idx = torch.randint(0, 50, (16,), generator=g)
+        loss = df.diffusion_loss(b, data[idx], abar, g)
+        df.adam_step(params, list(torch.autograd.grad(loss, params)), state, rate)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q)
+
+
 def test_loss_is_algorithm_1():
     torch.manual_seed(0)
     model = df.Denoiser(10, hidden=16)
@@ -153,6 +183,16 @@ def test_bad_input():
         df.time_embedding(torch.arange(3), 5, 7)
     with pytest.raises(ValueError, match="shape"):
         df.Denoiser(5)(torch.zeros(3, 3), torch.arange(3))
+    with pytest.raises(ValueError, match="fourier"):
+        df.Denoiser(5, fourier=-1)
+    with pytest.raises(ValueError, match="layers"):
+        df.Denoiser(5, layers=0)
+    with pytest.raises(ValueError, match="shape"):
+        df.fourier_features(torch.zeros(3), 2)
+    with pytest.raises(ValueError, match="lr_end"):
+        df.train_denoiser(
+            df.Denoiser(5), torch.zeros(4, 2), df.alpha_bars(df.linear_betas(5, 0.01, 0.1)), 1, lr_end=0
+        )
     with pytest.raises(ValueError, match="steps"):
         df.diffusion_loss(df.Denoiser(5), torch.zeros(3, 2), df.alpha_bars(df.linear_betas(6, 0.01, 0.1)))
     with pytest.raises(TypeError, match="Denoiser"):

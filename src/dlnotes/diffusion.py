@@ -4,11 +4,11 @@
   ``alpha_bars``: ``alpha_bar_t = prod_{s <= t} (1 - beta_s)``.
 - ``forward_step``: one step of the forward (noising) process ``q(x_t | x_{t-1})``;
   ``q_sample``: the closed form ``q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I)``.
-- ``time_embedding`` and ``Denoiser``: a small MLP that predicts the noise ``epsilon`` from
-  ``(x_t, t)``.
+- ``time_embedding``, ``fourier_features`` and ``Denoiser``: a small MLP that predicts the noise
+  ``epsilon`` from ``(x_t, t)``.
 - ``diffusion_loss`` (Algorithm 1 of the paper), ``adam_step`` (Adam written out, so that no
-  optimiser object is needed), ``train_denoiser`` and ``sample`` (Algorithm 2, ancestral
-  sampling with ``sigma_t^2 = beta_t``).
+  optimiser object is needed), ``train_denoiser`` (with an optional linear decay of the learning
+  rate) and ``sample`` (Algorithm 2, ancestral sampling with ``sigma_t^2 = beta_t``).
 - ``energy_distance``: a two-sample distance between point clouds, to judge the samples.
 
 Time steps are stored 0-based: index ``i`` holds step ``t = i + 1`` of the paper. Each function is
@@ -31,6 +31,7 @@ __all__ = [
     "forward_step",
     "q_sample",
     "time_embedding",
+    "fourier_features",
     "Denoiser",
     "diffusion_loss",
     "adam_step",
@@ -125,36 +126,65 @@ def time_embedding(t: torch.Tensor, steps: int, dim: int = 16) -> torch.Tensor:
     return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
 
 
-class Denoiser(nn.Module):
-    """An MLP ``epsilon_theta(x_t, t)``: input ``x_t`` (``(N, data_dim)``) joined with the time
-    embedding of ``t``; two hidden layers of ``hidden`` SiLU units; output the predicted noise."""
+def fourier_features(x: torch.Tensor, n_freq: int) -> torch.Tensor:
+    """``sin`` and ``cos`` of ``2^k x`` for ``k = 0 .. n_freq - 1``, for every coordinate of ``x``.
 
-    def __init__(self, steps: int, data_dim: int = 2, hidden: int = 128, time_dim: int = 16):
+    ``x`` has shape ``(N, D)``; the result ``(N, 2 * D * n_freq)`` (all sines, then all cosines).
+    Such features let a small MLP represent a function that varies quickly with ``x`` (here: the
+    noise to remove near the thin moons), which raw coordinates alone make slow to learn.
+    """
+    float_tensor("x", x)
+    positive_int("n_freq", n_freq)
+    if x.dim() != 2:
+        raise ValueError(f"x must have shape (N, D), got {tuple(x.shape)}")
+    angles = (x[:, :, None] * 2.0 ** torch.arange(n_freq, device=x.device, dtype=x.dtype)).flatten(1)
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+
+
+class Denoiser(nn.Module):
+    """An MLP ``epsilon_theta(x_t, t)``. Its input: ``x_t`` (``(N, data_dim)``), its Fourier
+    features with ``fourier`` frequencies (none if ``fourier = 0``) and the time embedding of
+    ``t``; then ``layers`` hidden layers of ``hidden`` SiLU units; output the predicted noise."""
+
+    def __init__(
+        self,
+        steps: int,
+        data_dim: int = 2,
+        hidden: int = 128,
+        time_dim: int = 16,
+        layers: int = 3,
+        fourier: int = 4,
+    ):
         super().__init__()
         for name, value in (
             ("steps", steps),
             ("data_dim", data_dim),
             ("hidden", hidden),
             ("time_dim", time_dim),
+            ("layers", layers),
         ):
             positive_int(name, value)
         if time_dim % 2:
             raise ValueError(f"time_dim must be even, got {time_dim}")
-        self.steps, self.data_dim, self.time_dim = steps, data_dim, time_dim
-        self.net = nn.Sequential(
-            nn.Linear(data_dim + time_dim, hidden),
-            nn.SiLU(),
-            nn.Linear(hidden, hidden),
-            nn.SiLU(),
-            nn.Linear(hidden, data_dim),
-        )
+        if isinstance(fourier, bool) or not isinstance(fourier, int) or fourier < 0:
+            raise ValueError(f"fourier must be a non-negative int, got {fourier!r}")
+        self.steps, self.data_dim, self.time_dim, self.fourier = steps, data_dim, time_dim, fourier
+        width = data_dim * (1 + 2 * fourier) + time_dim
+        modules: list[nn.Module] = []
+        for _ in range(layers):
+            modules += [nn.Linear(width, hidden), nn.SiLU()]
+            width = hidden
+        self.net = nn.Sequential(*modules, nn.Linear(hidden, data_dim))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         float_tensor("x", x)
         if x.dim() != 2 or x.shape[1] != self.data_dim:
             raise ValueError(f"x must have shape (N, {self.data_dim}), got {tuple(x.shape)}")
         _check_t(t, self.steps, len(x))
-        return self.net(torch.cat([x, time_embedding(t, self.steps, self.time_dim)], dim=1))
+        parts = [x, time_embedding(t, self.steps, self.time_dim)]
+        if self.fourier:
+            parts.insert(1, fourier_features(x, self.fourier))
+        return self.net(torch.cat(parts, dim=1))
 
 
 def diffusion_loss(
@@ -212,21 +242,29 @@ def train_denoiser(
     batch_size: int = 256,
     lr: float = 2e-3,
     seed: int = 0,
+    lr_end: float | None = None,
 ) -> list[float]:
     """Train ``model`` on ``data`` with ``diffusion_loss`` and Adam for ``steps`` mini-batches.
 
-    Batches, time steps and noise come from one CPU generator seeded with ``seed``. Returns the loss
-    of every step.
+    The learning rate is ``lr`` throughout, or, if ``lr_end`` is given, falls linearly from ``lr``
+    at the first step to ``lr_end`` at the last. Batches, time steps and noise come from one CPU
+    generator seeded with ``seed``. Returns the loss of every step.
     """
     float_tensor("data", data)
     positive_int("steps", steps)
     positive_int("batch_size", batch_size)
+    if lr_end is not None and (
+        isinstance(lr_end, bool) or not isinstance(lr_end, (int, float)) or lr_end <= 0
+    ):
+        raise ValueError(f"lr_end must be a positive number or None, got {lr_end!r}")
+    end = lr if lr_end is None else lr_end
     g = torch.Generator().manual_seed(seed)
     params, state, history = list(model.parameters()), {}, []
-    for _ in range(steps):
+    for k in range(steps):
         idx = torch.randint(0, len(data), (batch_size,), generator=g)
         loss = diffusion_loss(model, data[idx.to(data.device)], alpha_bar, g)
-        adam_step(params, list(torch.autograd.grad(loss, params)), state, lr)
+        rate = lr + (end - lr) * k / max(steps - 1, 1)
+        adam_step(params, list(torch.autograd.grad(loss, params)), state, rate)
         history.append(loss.item())
     return history
 
