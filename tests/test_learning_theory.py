@@ -22,6 +22,17 @@ def test_knn_matches_sklearn_on_digits_and_many_k():
     assert (lt.knn_predict(x[:600], t[:600], x[600:900], 3) == preds[2]).all()
 
 
+def test_distance_ties_rank_by_training_index_at_every_k():
+    rng = np.random.default_rng(5)
+    x, q = rng.integers(0, 3, size=(40, 2)).astype(float), rng.integers(0, 3, size=(30, 2)).astype(float)
+    t = rng.integers(0, 3, size=40)
+    ks = [1, 2, 5, 9, 17, 40]
+    order = np.argsort(((q[:, None, :] - x[None, :, :]) ** 2).sum(-1), axis=1, kind="stable")
+    for kk, pred in zip(ks, lt.knn_predict(x, t, q, ks)):
+        counts = np.stack([(t[order[:, :kk]] == c).sum(axis=1) for c in range(3)], axis=1)
+        assert (pred == counts.argmax(axis=1)).all()
+
+
 def test_vote_ties_go_to_the_smallest_label():
     x = np.array([[0.0], [1.0], [-2.0]])
     t = np.array([5, 2, 9])

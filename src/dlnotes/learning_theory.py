@@ -43,25 +43,40 @@ def _points(name: str, x: object) -> np.ndarray:
     return arr
 
 
-def _neighbour_order(x_train: np.ndarray, x_query: np.ndarray, k_max: int) -> np.ndarray:
+def _vote_counts(
+    x_train: np.ndarray, codes: np.ndarray, n_classes: int, x_query: np.ndarray, ks: list[int]
+) -> np.ndarray:
+    """Votes of each class among the k nearest training points: shape (len(ks), Q, n_classes).
+
+    Only the *set* of the k nearest points matters for a vote. The ``max(ks)`` nearest are found
+    with ``argpartition`` and ordered with a fast sort; if a distance tie straddles some k (the
+    k-th and (k+1)-th smallest distances are equal), that chunk falls back to a stable sort of all
+    distances, which ranks points at equal distance by their index in the training set.
+    """
     if x_train.shape[1] != x_query.shape[1]:
         raise ValueError(f"x_train has {x_train.shape[1]} features but the queries have {x_query.shape[1]}")
-    order = np.empty((len(x_query), k_max), dtype=np.int64)
-    chunk = max(1, 2_000_000 // len(x_train))
+    n, k_max = len(x_train), max(ks)
+    cols = np.asarray(ks) - 1
+    inner = np.asarray([k for k in ks if k < k_max], dtype=np.int64)
+    votes = np.empty((len(ks), len(x_query), n_classes), dtype=np.int32)
+    chunk = max(1, 2_000_000 // n)
     train_sq = (x_train**2).sum(axis=1)
     for start in range(0, len(x_query), chunk):
         q = x_query[start : start + chunk]
         d2 = (q**2).sum(axis=1)[:, None] + train_sq[None, :] - 2.0 * q @ x_train.T
-        near = np.argpartition(d2, k_max - 1, axis=1)[:, :k_max] if k_max < len(x_train) else None
-        if near is not None:
-            dn = np.take_along_axis(d2, near, axis=1)
-            boundary_tie = ((d2 <= dn.max(axis=1, keepdims=True)).sum(axis=1) > k_max).any()
-        if near is None or boundary_tie:
-            order[start : start + chunk] = np.argsort(d2, axis=1, kind="stable")[:, :k_max]
-        else:
-            rank = np.lexsort((near, dn), axis=-1)
-            order[start : start + chunk] = np.take_along_axis(near, rank, axis=1)
-    return order
+        near = np.argpartition(d2, k_max - 1, axis=1)[:, :k_max] if k_max < n else np.argsort(d2, axis=1)
+        dn = np.take_along_axis(d2, near, axis=1)
+        rank = np.argsort(dn, axis=1)
+        dn, near = np.take_along_axis(dn, rank, axis=1), np.take_along_axis(near, rank, axis=1)
+        tie = (dn[:, inner - 1] == dn[:, inner]).any()
+        if k_max < n:
+            tie = tie or ((d2 <= dn[:, -1:]).sum(axis=1) > k_max).any()
+        if tie:
+            near = np.argsort(d2, axis=1, kind="stable")[:, :k_max]
+        near_codes = codes[near]
+        for c in range(n_classes):
+            votes[:, start : start + chunk, c] = np.cumsum(near_codes == c, axis=1, dtype=np.int32)[:, cols].T
+    return votes
 
 
 def _check_k(k: object, n: int) -> list[int]:
@@ -92,14 +107,8 @@ def knn_predict(
         raise ValueError(f"t_train must have shape ({len(x_train)},), got {t_train.shape}")
     ks = _check_k(k, len(x_train))
     classes, codes = np.unique(t_train, return_inverse=True)
-    order = _neighbour_order(x_train, x_query, max(ks))
-    neighbour_codes = codes[order]
-    cols = np.asarray(ks) - 1
-    votes = np.stack(
-        [np.cumsum(neighbour_codes == c, axis=1, dtype=np.int32)[:, cols] for c in range(len(classes))],
-        axis=-1,
-    )
-    preds = classes[votes.argmax(axis=-1)].T
+    votes = _vote_counts(x_train, codes, len(classes), x_query, ks)
+    preds = classes[votes.argmax(axis=-1)]
     return preds[0] if isinstance(k, int | np.integer) else preds
 
 
