@@ -1,8 +1,14 @@
 """dlnotes.distributed: a real two-process gloo/DDP job against a single-process reference, a
-failing worker (raise and silent death) that leaves no process behind, and bad input."""
+real failing job that leaves no process behind, the parent's bookkeeping (silent death, blame
+order, timeout, SIGTERM then SIGKILL, interrupts, the resource tracker) on pipes and stub or
+stdlib-only processes, and bad input. Only two launches start processes that import torch."""
 
 import multiprocessing as mp
 import os
+import pickle
+import signal
+import time
+from multiprocessing import resource_tracker
 
 import psutil
 import pytest
@@ -52,18 +58,137 @@ def test_buckets_average_the_local_gradients(ddp_run):
     first, later = r0["buckets"][0], r0["buckets"][-1]
     assert [b["n_params"] for b in first] == [6]
     assert [(b["index"], b["n_params"]) for b in later] == [(0, 2), (1, 2), (2, 2)]
-    mean = torch.cat([(a["local"] + b["local"]) / 2 for a, b in zip(later, r1["buckets"][-1])])
-    assert torch.allclose(torch.sort(mean).values, torch.sort(r0["grads"][-1]).values, atol=1e-7)
+    shapes = {n: p.shape for n, p in D.make_model(0).named_parameters()}
+    final = dict(zip(shapes, torch.split(r0["grads"][-1], [s.numel() for s in shapes.values()])))
+    for a, b in zip(later, r1["buckets"][-1]):
+        assert a["names"] == b["names"] and len(a["names"]) == 2
+        reference = torch.cat([final[n].reshape(-1) for n in a["names"]])
+        assert torch.allclose((a["local"] + b["local"]) / 2, reference, atol=1e-7)
+        assert torch.equal(a["averaged"], reference)
+    assert sorted(later[0]["names"]) == ["4.bias", "4.weight"]
     assert r0["events"][-1][2] == "bucket 0 all-reduce starts"
 
 
-@pytest.mark.parametrize("how", ["raise", "exit"])
-def test_failing_worker_surfaces_and_leaves_no_process(how):
+def test_failing_worker_surfaces_and_leaves_no_process():
     with pytest.raises(D.WorkerError) as info:
-        D.launch(D.failing_worker, 2, args=(1, how), timeout=120, stop_timeout=2)
-    assert info.value.rank == 1
-    expected = "ValueError: rank 1 fails on purpose" if how == "raise" else "code 7"
-    assert expected in info.value.summary
+        D.launch(D.failing_worker, 2, args=(1,), timeout=120, stop_timeout=2)
+    assert info.value.rank == 1 and not info.value.while_joining
+    assert "ValueError: rank 1 fails on purpose" in info.value.summary
+    assert "Traceback" in info.value.details
+    _no_children()
+
+
+class _Stub:
+    """Stands in for a process in ``_collect`` and ``_stop`` (nothing is started)."""
+
+    def __init__(self, exitcode=0, interrupt_joins=0):
+        self.pid, self.exitcode, self.calls = 12345, exitcode, []
+        self.interrupt_joins = interrupt_joins
+
+    def join(self, timeout=None):
+        self.calls.append("join")
+        if self.interrupt_joins:
+            self.interrupt_joins -= 1
+            raise KeyboardInterrupt
+
+    def terminate(self):
+        self.calls.append("terminate")
+
+    def kill(self):
+        self.calls.append("kill")
+        self.exitcode = -9
+
+    def close(self):
+        self.calls.append("close")
+
+
+def _pipes(n):
+    pairs = [mp.Pipe(duplex=False) for _ in range(n)]
+    return [r for r, _ in pairs], [w for _, w in pairs]
+
+
+def test_collect_returns_results_in_rank_order():
+    readers, writers = _pipes(2)
+    writers[1].send((True, 2.0, pickle.dumps("one")))
+    writers[0].send((True, 1.0, pickle.dumps("zero")))
+    assert D._collect([_Stub(), _Stub()], readers, timeout=5) == ["zero", "one"]
+
+
+def test_collect_blames_a_silent_death_first():
+    readers, writers = _pipes(2)
+    writers[1].close()
+    writers[0].send((False, time.time(), ("RuntimeError: connection closed by peer", "", False)))
+    with pytest.raises(D.WorkerError) as info:
+        D._collect([_Stub(), _Stub(exitcode=7)], readers, timeout=5)
+    assert info.value.rank == 1 and "code 7" in info.value.summary and "stderr" in info.value.summary
+
+
+def test_collect_blames_the_earliest_report_and_times_out():
+    readers, writers = _pipes(2)
+    writers[0].send((False, 2.0, ("RuntimeError: later", "", False)))
+    writers[1].send((False, 1.0, ("ValueError: first", "tb", True)))
+    with pytest.raises(D.WorkerError) as info:
+        D._collect([_Stub(), _Stub()], readers, timeout=5)
+    assert (info.value.rank, info.value.summary, info.value.while_joining) == (1, "ValueError: first", True)
+    readers, writers = _pipes(2)
+    writers[0].send((True, 1.0, pickle.dumps(0)))
+    with pytest.raises(TimeoutError, match="0.1 s"):
+        D._collect([_Stub(), _Stub()], readers, timeout=0.1)
+
+
+def test_stop_still_signals_after_an_interrupt():
+    first, second = _Stub(exitcode=None, interrupt_joins=1), _Stub(exitcode=None)
+    with pytest.raises(KeyboardInterrupt):
+        D._stop([first, second], timeout=5)
+    for stub in (first, second):
+        assert "terminate" in stub.calls and stub.calls[-3:] == ["kill", "join", "close"]
+    quick = _Stub(exitcode=None)
+    D._stop([quick], timeout=5, grace=False)
+    assert quick.calls[0] == "terminate"
+
+
+_SLEEPER = (
+    "import signal, time\n"
+    "if stubborn:\n"
+    "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "ready.send(True)\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_stop_terminates_then_kills_real_processes(monkeypatch):
+    monkeypatch.setattr(D, "_STOP_SIGNAL_TIMEOUT", 0.2)
+    ctx = mp.get_context("spawn")
+    tracker_was_running = D._resource_tracker_pid() is not None
+    procs, codes = [], []
+    try:
+        for stubborn in (False, True):
+            reader, writer = ctx.Pipe(duplex=False)
+            procs.append(ctx.Process(target=exec, args=(_SLEEPER, {"ready": writer, "stubborn": stubborn})))
+            procs[-1].start()
+            writer.close()
+            assert reader.poll(30) and reader.recv()
+            reader.close()
+    finally:
+        popens = [p._popen for p in procs]
+        D._stop(procs, timeout=0.1, grace=False)
+        codes = [popen.returncode for popen in popens]
+        if not tracker_was_running:
+            D._stop_resource_tracker(D._resource_tracker_pid())
+    assert codes == [-signal.SIGTERM, -signal.SIGKILL]
+    _no_children()
+
+
+def test_resource_tracker_helpers_degrade_safely(monkeypatch):
+    D._stop_resource_tracker(None)
+    D._stop_resource_tracker(os.getpid())
+    monkeypatch.delattr(resource_tracker, "_resource_tracker")
+    assert D._resource_tracker_pid() is None
+    D._stop_resource_tracker(12345)
+    assert D._port_clash(
+        "DistNetworkError: port: 1, code: -98, name: EADDRINUSE, message: address already in use"
+    )
+    assert not D._port_clash("ValueError: rank 1 fails on purpose")
     _no_children()
 
 

@@ -20,6 +20,7 @@ import multiprocessing as mp
 import os
 import pickle
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -47,13 +48,15 @@ _STOP_SIGNAL_TIMEOUT = 5.0
 
 
 class WorkerError(RuntimeError):
-    """A rank of a ``launch`` job raised (or died): ``rank``, ``summary`` (its last error line)."""
+    """A rank of a ``launch`` job raised (or died): ``rank``, ``summary`` (its error line),
+    ``details`` (its traceback) and ``while_joining`` (it failed in ``init_process_group``)."""
 
-    def __init__(self, rank: int, summary: str, details: str = ""):
+    def __init__(self, rank: int, summary: str, details: str = "", while_joining: bool = False):
         super().__init__(f"rank {rank} failed: {summary}" + (f"\n{details}" if details else ""))
         self.rank = rank
         self.summary = summary
         self.details = details
+        self.while_joining = while_joining
 
 
 def free_port() -> int:
@@ -74,7 +77,10 @@ def _entry(worker, rank, world_size, port, channel, payload, timeout, parent) ->
     """Body of each spawned process: join the group, run ``worker``, report, leave the group.
 
     The report goes into this rank's own pipe BEFORE the group is destroyed, so a rank that fails
-    has reported before the others can notice that it left.
+    has reported before the others can notice that it left. A failure report says whether it
+    happened while joining the group (``init_process_group``), before the worker ran. Once the
+    group is destroyed the process ends at once (``os._exit`` after flushing its output): there is
+    nothing left to clean up, and the interpreter's shutdown with torch loaded takes seconds.
     """
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     torch.set_num_threads(1)
@@ -82,6 +88,7 @@ def _entry(worker, rank, world_size, port, channel, payload, timeout, parent) ->
     import torch.distributed as dist
 
     try:
+        joining = True
         try:
             dist.init_process_group(
                 "gloo",
@@ -89,49 +96,98 @@ def _entry(worker, rank, world_size, port, channel, payload, timeout, parent) ->
                 world_size=world_size,
                 timeout=datetime.timedelta(seconds=timeout),
             )
+            joining = False
             result = worker(rank, world_size, *pickle.loads(payload))
             report = (True, time.time(), pickle.dumps(result))
         except BaseException as err:  # noqa: BLE001 - every failure is reported to the parent
             summary = f"{type(err).__name__}: {err}".splitlines()[0]
-            report = (False, time.time(), (summary, traceback.format_exc()))
+            report = (False, time.time(), (summary, traceback.format_exc(), joining))
         channel.send(report)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
         channel.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0 if report[0] else 1)
 
 
-def _stop(procs: Sequence[mp.process.BaseProcess], timeout: float) -> None:
-    """Join each process for up to ``timeout`` s, then SIGTERM, then SIGKILL: none is left."""
+def _stop(procs: Sequence[mp.process.BaseProcess], timeout: float, grace: bool = True) -> None:
+    """Stop every started process in ``procs``: none is left when this returns (or raises).
+
+    With ``grace``, first join each for up to ``timeout`` s in all (the finished job's ranks exit
+    by themselves); without it (a failure or an interrupt) go straight on. Then SIGTERM to every
+    process still alive and, ``_STOP_SIGNAL_TIMEOUT`` s later, SIGKILL to any that ignored it.
+    The signals are sent in ``finally`` blocks, so an interrupt (a second Ctrl-C) during a join
+    does not skip them.
+    """
     started = [p for p in procs if p.pid is not None]
-    deadline = time.monotonic() + timeout
-    for p in started:
-        p.join(max(0.0, deadline - time.monotonic()))
-    for p in started:
-        if p.is_alive():
-            p.terminate()
-    for p in started:
-        p.join(_STOP_SIGNAL_TIMEOUT)
-        if p.is_alive():
-            p.kill()
-            p.join()
-        p.close()
+    try:
+        if grace:
+            deadline = time.monotonic() + timeout
+            for p in started:
+                p.join(max(0.0, deadline - time.monotonic()))
+    finally:
+        try:
+            for p in started:
+                if p.exitcode is None:
+                    p.terminate()
+            deadline = time.monotonic() + _STOP_SIGNAL_TIMEOUT
+            for p in started:
+                p.join(max(0.0, deadline - time.monotonic()))
+        finally:
+            for p in started:
+                if p.exitcode is None:
+                    p.kill()
+                    p.join()
+                p.close()
 
 
 def _resource_tracker_pid() -> int | None:
     """The pid of the standard library's resource-tracker helper process, if it runs."""
     from multiprocessing import resource_tracker
 
-    return getattr(resource_tracker._resource_tracker, "_pid", None)
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    if getattr(tracker, "_fd", None) is None:
+        return None
+    return getattr(tracker, "_pid", None)
 
 
-def _stop_resource_tracker() -> None:
-    """Stop the resource tracker that starting "spawn" processes started (it holds nothing here)."""
+def _stop_resource_tracker(pid: int | None, wait: float = 2.0) -> None:
+    """Stop the resource tracker that starting "spawn" processes started, if it is ``pid``.
+
+    It holds nothing of ours (no named semaphores or shared memory), and it exits when its pipe
+    closes. Unlike the standard library's private ``_stop``, this never blocks and never raises:
+    it reaps the tracker for up to ``wait`` s (if a process forked meanwhile still holds the
+    pipe, the tracker exits with that process instead), and it does nothing when the private
+    attributes it relies on (Python 3.10 to 3.13) are missing or the tracker is not ``pid``.
+    """
     from multiprocessing import resource_tracker
 
-    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
-    if stop is not None:
-        stop()
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    lock = getattr(tracker, "_lock", None)
+    if pid is None or lock is None or not lock.acquire(timeout=wait):
+        return
+    try:
+        fd = getattr(tracker, "_fd", None)
+        if fd is None or getattr(tracker, "_pid", None) != pid:
+            return
+        tracker._fd = None
+        os.close(fd)
+    except Exception:  # noqa: BLE001 - cleanup must not replace the caller's result or error
+        return
+    finally:
+        lock.release()
+    deadline = time.monotonic() + wait
+    try:
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+    except Exception:  # noqa: BLE001 - already reaped (ChildProcessError) or not ours
+        pass
+    if getattr(tracker, "_pid", None) == pid:
+        tracker._pid = None
 
 
 def launch(
@@ -148,9 +204,11 @@ def launch(
     with ``timeout`` seconds for each collective; each sends its result (or its error) through
     its own pipe. If a rank raises, a process exits without reporting, or ``timeout`` seconds
     pass, the other processes are stopped and ``WorkerError`` (the rank that failed first) or
-    ``TimeoutError`` is raised. In every case, also on KeyboardInterrupt, no process is left:
-    finished ones are joined, others get SIGTERM and, after ``stop_timeout`` seconds, SIGKILL;
-    the resource-tracker helper that "spawn" starts is stopped too if this call started it.
+    ``TimeoutError`` is raised. In every case, also on KeyboardInterrupt, no process is left: after
+    a success the ranks get ``stop_timeout`` seconds to exit; then, and at once after a failure,
+    every process still alive gets SIGTERM and, if it ignores it, SIGKILL; the resource-tracker
+    helper that "spawn" starts is stopped too if this call started it. If the free port was taken
+    by another program before rank 0 could listen on it, the job is started once more on a new port.
     """
     if not callable(worker):
         raise TypeError(f"worker must be a function, got {type(worker).__name__}")
@@ -164,6 +222,22 @@ def launch(
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ValueError(f"{label} must be a number > 0, got {value!r}")
     payload = pickle.dumps(tuple(args))
+    try:
+        return _launch_once(worker, world_size, payload, timeout, stop_timeout)
+    except WorkerError as err:
+        if not (err.while_joining and _port_clash(err.summary)):
+            raise
+    return _launch_once(worker, world_size, payload, timeout, stop_timeout)
+
+
+def _port_clash(summary: str) -> bool:
+    """Whether an error line says that the port was already in use (gloo's TCP store, EADDRINUSE)."""
+    text = summary.lower()
+    return "eaddrinuse" in text or "address already in use" in text
+
+
+def _launch_once(worker, world_size: int, payload: bytes, timeout: float, stop_timeout: float) -> list:
+    """One attempt of ``launch`` (arguments already checked, ``args`` pickled)."""
     ctx = mp.get_context("spawn")
     tracker_was_running = _resource_tracker_pid() is not None
     port = free_port()
@@ -177,22 +251,32 @@ def launch(
         )
         for rank in range(world_size)
     ]
+    finished = False
     try:
         for p, (_, writer) in zip(procs, pipes):
             p.start()
             writer.close()
-        return _collect(procs, [reader for reader, _ in pipes], timeout)
+        results = _collect(procs, [reader for reader, _ in pipes], timeout)
+        finished = True
+        return results
     finally:
-        _stop(procs, stop_timeout)
-        for reader, writer in pipes:
-            reader.close()
-            writer.close()
-        if not tracker_was_running:
-            _stop_resource_tracker()
+        try:
+            _stop(procs, stop_timeout, grace=finished)
+        finally:
+            for reader, writer in pipes:
+                reader.close()
+                writer.close()
+            if not tracker_was_running:
+                _stop_resource_tracker(_resource_tracker_pid())
 
 
 def _collect(procs, readers, timeout: float) -> list:
-    """One report per rank; raise at the first failure (earliest time), silent death or timeout."""
+    """One report per rank; raise at the first failure, a silent death, or the timeout.
+
+    Several failures seen in one poll are ordered by the time each rank reported; a process that
+    died without a report is ordered first (time -inf): its death is the root cause, the errors
+    of the others (a closed connection) are its consequences.
+    """
     from multiprocessing.connection import wait
 
     outcome: dict[int, object] = {}
@@ -207,16 +291,19 @@ def _collect(procs, readers, timeout: float) -> list:
                 ok, when, data = readers[rank].recv()
             except EOFError:
                 procs[rank].join(1.0)
-                code = procs[rank].exitcode
-                failures.append((time.time(), rank, f"the process exited (code {code}) without a result", ""))
+                summary = (
+                    f"the process exited (code {procs[rank].exitcode}) without a result; "
+                    "its traceback, if any, is on its stderr (the terminal or the notebook server's log)"
+                )
+                failures.append((float("-inf"), rank, summary, "", False))
                 continue
             if ok:
                 outcome[rank] = pickle.loads(data)
             else:
                 failures.append((when, rank, *data))
         if failures:
-            _, rank, summary, details = min(failures)
-            raise WorkerError(rank, summary, details)
+            _, rank, summary, details, joining = min(failures)
+            raise WorkerError(rank, summary, details, while_joining=joining)
         if time.monotonic() > deadline:
             raise TimeoutError(f"the job did not finish within {timeout} s")
     return [outcome[rank] for rank in range(len(procs))]
@@ -281,8 +368,9 @@ def bucket_assignment(sizes_bytes: Sequence[int], cap_bytes: int) -> list[list[i
 def recording_allreduce_hook(state: dict, bucket):
     """A DDP communication hook that averages like the default ``allreduce_hook`` and records.
 
-    For each bucket it appends to ``state["log"]`` the bucket's index, its number of parameters
-    and a copy of the local (not yet averaged) flat gradient; then it divides by the world size
+    For each bucket it appends to ``state["log"]`` the bucket's index, its number of parameters,
+    their names in buffer order (from ``state["names"]``, keyed by ``data_ptr()``, if given) and a
+    copy of the local (not yet averaged) flat gradient; then it divides by the world size
     and starts an asynchronous all-reduce (sum), whose result, the mean, it also records
     (``"averaged"``) before DDP copies it back into ``p.grad``.
     """
@@ -292,6 +380,7 @@ def recording_allreduce_hook(state: dict, bucket):
     entry = {
         "index": bucket.index(),
         "n_params": len(bucket.parameters()),
+        "names": [state.get("names", {}).get(q.data_ptr(), "?") for q in bucket.parameters()],
         "local": buffer.detach().clone(),
     }
     state["log"].append(entry)
@@ -311,7 +400,8 @@ def ddp_worker(rank: int, world_size: int, batches: list, lr: float, bucket_cap_
 
     ``batches`` holds ``(x, y)`` pairs of the COMBINED batch; rank ``r`` trains on rows
     ``r::world_size`` of each. Returns the parameters before and after wrapping, after every step,
-    the bucket log and the event order of the first backward pass, and the local losses.
+    the local gradients, the bucket log and the event order of every backward pass, and the local
+    losses.
     """
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel as DDP
@@ -319,8 +409,8 @@ def ddp_worker(rank: int, world_size: int, batches: list, lr: float, bucket_cap_
     model = make_model(seed=100 + rank)
     before = flat_parameters(model)
     names = {id(p): n for n, p in model.named_parameters()}
-    state: dict = {"log": [], "events": []}
     ddp = DDP(model, bucket_cap_mb=bucket_cap_mb)
+    state: dict = {"log": [], "events": [], "names": {p.data_ptr(): n for n, p in model.named_parameters()}}
     after_wrap = flat_parameters(model)
     ddp.register_comm_hook(state, recording_allreduce_hook)
     for p in model.parameters():
