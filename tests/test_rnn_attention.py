@@ -86,6 +86,17 @@ def test_key_value_reader_shapes(mode):
     torch.testing.assert_close(alpha.sum(-1), torch.ones(5))
 
 
+@pytest.mark.parametrize("mode", ["gumbel", "reinforce"])
+def test_key_value_reader_generator_reproducible(mode):
+    torch.manual_seed(0)
+    model = ra.KeyValueReader(item_dim=7, query_dim=3, n_classes=4, mode=mode)
+    h, s = torch.randn(50, 6, 7), torch.randn(50, 3)
+    _, _, j1 = model(h, s, generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(99)
+    _, _, j2 = model(h, s, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(j1, j2)
+
+
 def test_key_value_reader_bad_input():
     with pytest.raises(ValueError, match="unknown mode"):
         ra.KeyValueReader(7, 3, 4, mode="hard")

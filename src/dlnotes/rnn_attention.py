@@ -126,8 +126,10 @@ class KeyValueReader(nn.Module):
     Scores are the notes' ``v^T tanh(W [h_j; s])``; the read vector is the soft context
     ``sum_j alpha_j h_j`` (``mode="soft"``), one item picked by a straight-through Gumbel-softmax
     sample (``"gumbel"``), or one item sampled from ``alpha`` (``"reinforce"``; train it with
-    ``score_function_surrogate``). ``forward(h, s)`` returns ``(logits (N, C), alpha (N, T), j (N,))``;
-    in evaluation mode every hard mode picks the argmax.
+    ``score_function_surrogate``). ``forward(h, s, generator=None)`` returns
+    ``(logits (N, C), alpha (N, T), j (N,))``; in evaluation mode every hard mode picks the argmax.
+    With a CPU ``generator`` the Gumbel noise and the REINFORCE samples are drawn on the CPU and
+    moved to the device, so every device draws the same random numbers.
     """
 
     def __init__(self, item_dim: int, query_dim: int, n_classes: int, attn_dim: int = 16, mode: str = "soft"):
@@ -140,7 +142,7 @@ class KeyValueReader(nn.Module):
         self.v = nn.Linear(attn_dim, 1, bias=False)
         self.out = nn.Linear(item_dim, n_classes)
 
-    def forward(self, h: torch.Tensor, s: torch.Tensor):
+    def forward(self, h: torch.Tensor, s: torch.Tensor, generator: torch.Generator | None = None):
         float_tensor("h", h)
         float_tensor("s", s)
         if h.dim() != 3 or s.dim() != 2 or s.shape[0] != h.shape[0]:
@@ -153,9 +155,15 @@ class KeyValueReader(nn.Module):
         elif not self.training:
             weights = F.one_hot(alpha.argmax(-1), h.shape[1]).to(h.dtype)
         elif self.mode == "gumbel":
-            weights = gumbel_softmax(e, self.tau, hard=True)
+            gumbels = None
+            if generator is not None:
+                noise = torch.empty(e.shape, dtype=e.dtype).exponential_(generator=generator)
+                gumbels = -noise.log().to(e.device)
+            weights = gumbel_softmax(e, self.tau, hard=True, gumbels=gumbels)
         else:
-            weights = F.one_hot(torch.multinomial(alpha.detach(), 1)[:, 0], h.shape[1]).to(h.dtype)
+            probs = alpha.detach() if generator is None else alpha.detach().cpu()
+            j = torch.multinomial(probs, 1, generator=generator)[:, 0].to(h.device)
+            weights = F.one_hot(j, h.shape[1]).to(h.dtype)
         read = (weights[:, :, None] * h).sum(dim=1)
         return self.out(read), alpha, weights.argmax(-1)
 
